@@ -1,0 +1,38 @@
+"""A bare order id, product or date continues the question that is waiting for it."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.orders import ORDER_ACTIONS, ActionOrderStatus
+from actions.services import Services
+
+
+class ActionInform(Action):
+    """Routes "it's 260312004417" / "空调那个" to the question asked before.
+
+    With no question pending, an order id or product means "tell me about
+    that order"; anything else gets the polite "didn't get that".
+    """
+
+    def __init__(self, services: Services | None = None) -> None:
+        self._services = services
+
+    def name(self) -> Text:
+        return "action_inform"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[Dict[Text, Any]]:
+        pending = tracker.get_slot("pending_intent")
+        action = ORDER_ACTIONS.get(pending or "")
+        entities = {e.get("entity") for e in tracker.latest_message.get("entities", []) or []}
+        if action is None and entities & {"order_id", "product"}:
+            action = ActionOrderStatus
+        if action is None:
+            dispatcher.utter_message(response="utter_default")
+            return []
+        return await action(self._services).run(dispatcher, tracker, domain)

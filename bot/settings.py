@@ -1,0 +1,70 @@
+"""One frozen ``Settings`` object, built from the environment in exactly one place."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Mapping
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a process of this system needs to know about its surroundings.
+
+    Attributes:
+        project_root: The Rasa project folder (domain.yml, data/, models/).
+        var_dir: Where databases, logs and other build outputs live.
+        database_url: SQLAlchemy URL of the shop database (SQLite by default).
+        rasa_urls: Base URLs of the Rasa servers; conversations are sharded over them.
+        rasa_token: Token protecting the Rasa HTTP API.
+        web_host: Interface the web service binds to.
+        web_port: Port of the web service.
+        max_message_chars: Longest shopper message that is passed on to Rasa.
+        rasa_timeout_s: How long the web service waits for one Rasa turn.
+        policy_file: YAML file holding every after-sales policy number.
+        cookie_secure: Whether session cookies carry the Secure flag.
+    """
+
+    project_root: Path = PROJECT_ROOT
+    var_dir: Path = PROJECT_ROOT / "var"
+    database_url: str = ""
+    rasa_urls: tuple[str, ...] = ("http://127.0.0.1:5005",)
+    rasa_token: str = field(default_factory=lambda: secrets.token_hex(16))
+    web_host: str = "127.0.0.1"
+    web_port: int = 8080
+    max_message_chars: int = 1000
+    rasa_timeout_s: float = 20.0
+    policy_file: Path = PROJECT_ROOT / "policy.yml"
+    cookie_secure: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.database_url:
+            object.__setattr__(self, "database_url", f"sqlite:///{self.var_dir / 'shop.db'}")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+        """Build settings from ``SHOP_*`` environment variables; unset ones keep defaults."""
+        env = os.environ if env is None else env
+        base = cls()
+        var_dir = Path(env.get("SHOP_VAR_DIR", str(base.var_dir)))
+        urls = env.get("SHOP_RASA_URLS", ",".join(base.rasa_urls))
+        return cls(
+            var_dir=var_dir,
+            database_url=env.get("SHOP_DATABASE_URL", ""),
+            rasa_urls=tuple(u.strip().rstrip("/") for u in urls.split(",") if u.strip()),
+            rasa_token=env.get("SHOP_RASA_TOKEN", base.rasa_token),
+            web_host=env.get("SHOP_WEB_HOST", base.web_host),
+            web_port=int(env.get("SHOP_WEB_PORT", str(base.web_port))),
+            max_message_chars=int(env.get("SHOP_MAX_MESSAGE_CHARS", str(base.max_message_chars))),
+            rasa_timeout_s=float(env.get("SHOP_RASA_TIMEOUT_S", str(base.rasa_timeout_s))),
+            policy_file=Path(env.get("SHOP_POLICY_FILE", str(base.policy_file))),
+            cookie_secure=env.get("SHOP_COOKIE_SECURE", "0") == "1",
+        )
+
+    def with_(self, **changes: object) -> "Settings":
+        """Return a copy with some fields changed (tests use this)."""
+        return replace(self, **changes)  # type: ignore[arg-type]

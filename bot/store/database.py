@@ -1,0 +1,104 @@
+"""Engine creation and the column types that keep money and time exact."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Iterator
+from contextlib import contextmanager
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.types import TypeDecorator
+
+
+class UtcDateTime(TypeDecorator):  # type: ignore[type-arg]
+    """Timezone-aware datetimes, stored as naive UTC on every engine.
+
+    SQLite has no time zones and PostgreSQL's ``timestamptz`` depends on the
+    session zone; naive UTC compares correctly as text and as timestamps.
+    """
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, datetime) or value.tzinfo is None:
+            raise ValueError(f"expected a timezone-aware datetime, got {value!r}")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc)  # type: ignore[no-any-return]
+
+
+class Money(TypeDecorator):  # type: ignore[type-arg]
+    """CNY amounts as ``Decimal`` with two places, stored as integer fen."""
+
+    impl = sa.BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> int | None:
+        if value is None:
+            return None
+        if not isinstance(value, Decimal):
+            raise ValueError(f"money must be Decimal, got {value!r}")
+        fen = value * 100
+        if fen != fen.to_integral_value():
+            raise ValueError(f"money has more than two decimal places: {value}")
+        return int(fen)
+
+    def process_result_value(self, value: Any, dialect: Any) -> Decimal | None:
+        if value is None:
+            return None
+        return (Decimal(int(value)) / 100).quantize(Decimal("0.01"))
+
+
+def create_engine(url: str) -> Engine:
+    """An engine for ``url``; SQLite files get WAL mode and a busy timeout.
+
+    Several processes (web service, action server) share one SQLite file, so
+    writers wait for each other instead of failing with "database is locked".
+    """
+    if url.startswith("sqlite:///"):
+        path = Path(url[len("sqlite:///"):])
+        if str(path) not in ("", ":memory:"):
+            path.parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
+                                  future=True)
+
+        @sa.event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            # Take the write lock at BEGIN so read-then-write transactions serialise
+            # instead of failing to upgrade their lock.
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        @sa.event.listens_for(engine, "begin")
+        def _sqlite_begin(conn: Any) -> None:
+            immediate = conn.get_execution_options().get("immediate", False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True, future=True)
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[sa.engine.Connection]:
+    """A transaction that intends to write.
+
+    On SQLite it takes the write lock up front (``BEGIN IMMEDIATE``), so that a
+    read-check-write sequence cannot interleave with another writer; on
+    PostgreSQL callers add row locks or unique constraints as needed.
+    """
+    with engine.connect().execution_options(immediate=True) as conn:
+        with conn.begin():
+            yield conn

@@ -1,0 +1,40 @@
+"""Every message of every conversation, written before it is sent anywhere."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Iterable, Mapping
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from bot.chat import ROLES, ChatMessage
+from bot.store import schema as t
+from bot.store.database import write_transaction
+
+
+class SqlTranscript:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def append(self, conversation_id: str, role: str, text: str, at: datetime, *,
+               buttons: Iterable[Mapping[str, str]] = (), card: Mapping[str, Any] | None = None,
+               author: str | None = None, intent: str | None = None,
+               confidence: float | None = None) -> ChatMessage:
+        if role not in ROLES:
+            raise ValueError(f"unknown role {role!r}; expected one of {ROLES}")
+        buttons = tuple(dict(b) for b in buttons)
+        with write_transaction(self.engine) as c:
+            row_id = c.execute(sa.insert(t.messages).values(
+                conversation_id=conversation_id, role=role, text=text, buttons=list(buttons),
+                card=dict(card) if card else None, author=author, intent=intent,
+                confidence=confidence, at=at)).inserted_primary_key[0]
+        return ChatMessage(int(row_id), conversation_id, role, text, at, buttons,
+                           dict(card) if card else None, author, intent)
+
+    def history(self, conversation_id: str, limit: int = 500) -> list[ChatMessage]:
+        with self.engine.connect() as c:
+            rows = c.execute(sa.select(t.messages).where(t.messages.c.conversation_id == conversation_id)
+                             .order_by(t.messages.c.id.desc()).limit(limit)).all()
+        return [ChatMessage(r.id, r.conversation_id, r.role, r.text, r.at, tuple(r.buttons or ()),
+                            r.card, r.author, r.intent) for r in reversed(rows)]

@@ -1,0 +1,96 @@
+"""``create_app``: reading it shows the whole web service."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime, timezone
+from typing import AsyncIterator, Callable
+
+import yaml
+from aiohttp import web
+
+from bot.settings import Settings
+from bot.store.database import create_engine
+from bot.store.schema import create_all
+from bot.store.seed import build_demo
+from bot.store.sessions import SqlSessions
+from bot.store.shop import SqlShop
+from bot.store.transcript import SqlTranscript
+from bot.web import chat
+from bot.web.errors import error_middleware
+from bot.web.hub import Hub
+from bot.web.keys import (
+    clock_key,
+    hub_key,
+    intents_key,
+    rasa_key,
+    sessions_key,
+    settings_key,
+    shop_key,
+    strings_key,
+    transcript_key,
+)
+from bot.web.rasa_client import RasaClient
+
+log = logging.getLogger(__name__)
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def create_app(settings: Settings, *, rasa: RasaClient | None = None,
+               clock: Callable[[], datetime] = utc_now, seed: bool = True) -> web.Application:
+    """Build the web service: stores, the Rasa client, the live hub and every route table.
+
+    Args:
+        settings: Where the database and Rasa are, limits, paths.
+        rasa: The Rasa client; tests pass one pointing at a fake Rasa.
+        clock: The source of ``now``.
+        seed: Create and seed the demo shop when the database is empty.
+    """
+    strings = json.loads((settings.project_root / "bot/web/static/i18n.json").read_text("utf-8"))
+    app = web.Application(middlewares=[error_middleware(strings)], client_max_size=64 * 1024)
+    engine = create_engine(settings.database_url)
+    create_all(engine)
+    shop = SqlShop(engine)
+    if seed and shop.is_empty():
+        demo = build_demo(clock())
+        shop.load(demo.customers, demo.products, demo.prices, demo.orders)
+        log.info("seeded the demo shop into %s", settings.database_url)
+    domain = yaml.safe_load((settings.project_root / "domain.yml").read_text("utf-8"))
+    intents = frozenset(i if isinstance(i, str) else next(iter(i)) for i in domain["intents"])
+
+    app[settings_key] = settings
+    app[strings_key] = strings
+    app[intents_key] = intents
+    app[clock_key] = clock
+    app[shop_key] = shop
+    app[sessions_key] = SqlSessions(engine)
+    app[transcript_key] = SqlTranscript(engine)
+    app[hub_key] = Hub()
+    app[rasa_key] = rasa or RasaClient(settings.rasa_urls, settings.rasa_token, settings.rasa_timeout_s)
+
+    async def lifetimes(app: web.Application) -> AsyncIterator[None]:
+        await app[rasa_key].start()
+        yield
+        await app[hub_key].close_all()
+        await app[rasa_key].close()
+        engine.dispose()
+
+    app.cleanup_ctx.append(lifetimes)
+    app.add_routes(chat.routes)
+    app.router.add_static("/static", settings.project_root / "bot/web/static")
+    return app
+
+
+def main() -> None:  # pragma: no cover - process entry point
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = Settings.from_env()
+    web.run_app(create_app(settings), host=settings.web_host, port=settings.web_port,
+                print=lambda *_: None)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,176 @@
+"""Shopper routes: demo sign-in, the chat page, messages, language, live socket."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from bot.chat import ChatMessage, from_rasa, prepare
+from bot.store.sessions import WebSession
+from bot.web.errors import ApiError
+from bot.web.keys import (
+    clock_key,
+    hub_key,
+    intents_key,
+    rasa_key,
+    sessions_key,
+    settings_key,
+    shop_key,
+    transcript_key,
+)
+
+log = logging.getLogger(__name__)
+COOKIE = "shop_session"
+routes = web.RouteTableDef()
+
+
+async def read_json(request: web.Request) -> dict[str, Any]:
+    """The request body as a JSON object, or a 4xx ``ApiError``."""
+    if request.content_type != "application/json":
+        raise ApiError("unsupported_media_type")  # also keeps cross-site form posts out (CSRF)
+    try:
+        body = await request.json()
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError("invalid_json") from None
+    if not isinstance(body, dict):
+        raise ApiError("invalid_json")
+    return body
+
+
+def current_session(request: web.Request) -> WebSession:
+    session = request.app[sessions_key].get(request.cookies.get(COOKIE))
+    if session is None:
+        raise ApiError("no_session")
+    return session
+
+
+def _language(value: Any) -> str:
+    if value not in ("zh", "en"):
+        raise ApiError("invalid_language")
+    return str(value)
+
+
+def _session_json(request: web.Request, s: WebSession) -> dict[str, Any]:
+    customer = request.app[shop_key].customer(s.customer_id)
+    return {"customer": customer.to_json(), "conversation_id": s.conversation_id,
+            "language": s.language, "max_message_chars": request.app[settings_key].max_message_chars}
+
+
+@routes.get("/")
+async def index(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(request.app[settings_key].project_root / "bot/web/static/index.html")
+
+
+@routes.get("/api/customers")
+async def customers(request: web.Request) -> web.Response:
+    return web.json_response({"customers": [c.to_json() for c in request.app[shop_key].customers()]})
+
+
+@routes.post("/api/session")
+async def sign_in(request: web.Request) -> web.Response:
+    body = await read_json(request)
+    customer_id = body.get("customer_id")
+    if not isinstance(customer_id, str) or not customer_id or len(customer_id) > 32:
+        raise ApiError("invalid_type", field="customer_id")
+    customer = request.app[shop_key].customer(customer_id)  # CustomerNotFound → 404
+    session = request.app[sessions_key].create(customer.customer_id, customer.language,
+                                               request.app[clock_key]())
+    resp = web.json_response(_session_json(request, session))
+    resp.set_cookie(COOKIE, session.token, httponly=True, samesite="Lax",
+                    secure=request.app[settings_key].cookie_secure, max_age=30 * 24 * 3600)
+    return resp
+
+
+@routes.get("/api/session")
+async def who_am_i(request: web.Request) -> web.Response:
+    return web.json_response(_session_json(request, current_session(request)))
+
+
+@routes.delete("/api/session")
+async def sign_out(request: web.Request) -> web.Response:
+    token = request.cookies.get(COOKIE)
+    if token:
+        request.app[sessions_key].delete(token)
+    resp = web.Response(status=204)
+    resp.del_cookie(COOKIE)
+    return resp
+
+
+@routes.get("/api/messages")
+async def history(request: web.Request) -> web.Response:
+    s = current_session(request)
+    return web.json_response({"messages": [m.to_json() for m in
+                                           request.app[transcript_key].history(s.conversation_id)]})
+
+
+@routes.post("/api/messages")
+async def send_message(request: web.Request) -> web.Response:
+    s = current_session(request)
+    body = await read_json(request)
+    inbound = prepare(body.get("text"), body.get("payload"), request.app[intents_key],
+                      request.app[settings_key].max_message_chars)
+    replies = await converse(request.app, s, inbound.shown or inbound.sent, inbound.sent)
+    return web.json_response({"messages": [m.to_json() for m in replies]})
+
+
+@routes.post("/api/chat/open")
+async def open_chat(request: web.Request) -> web.Response:
+    s = current_session(request)
+    body = await read_json(request)
+    if "language" in body and body["language"] != s.language:
+        request.app[sessions_key].set_language(s.token, _language(body["language"]))
+        s = current_session(request)
+    replies = await converse(request.app, s, None, "/chat_opened")
+    return web.json_response({"messages": [m.to_json() for m in replies]})
+
+
+@routes.post("/api/language")
+async def set_language(request: web.Request) -> web.Response:
+    s = current_session(request)
+    language = _language((await read_json(request)).get("language"))
+    request.app[sessions_key].set_language(s.token, language)
+    s = current_session(request)
+    await converse(request.app, s, None, f'/switch_language{json.dumps({"language": language})}')
+    return web.Response(status=204)
+
+
+async def converse(app: web.Application, s: WebSession, shown: str | None,
+                   sent: str) -> list[ChatMessage]:
+    """Record the shopper's message, run one Rasa turn, record and push the replies.
+
+    The shopper's message is stored before Rasa is called, so nothing is lost
+    if Rasa is down; the caller then gets a 503 it can retry.
+    """
+    transcript, hub, now = app[transcript_key], app[hub_key], app[clock_key]
+    if shown is not None:
+        mine = transcript.append(s.conversation_id, "shopper", shown, now())
+        await hub.publish(s.conversation_id, {"type": "message", "message": mine.to_json()})
+    outputs = await app[rasa_key].send(
+        s.conversation_id, sent, {"customer_id": s.customer_id, "language": s.language})
+    replies = [transcript.append(s.conversation_id, "bot", text, now(), buttons=buttons, card=card)
+               for text, buttons, card in from_rasa(outputs)]
+    for m in replies:
+        await hub.publish(s.conversation_id, {"type": "message", "message": m.to_json()})
+    return replies
+
+
+@routes.get("/api/ws")
+async def live(request: web.Request) -> web.WebSocketResponse:
+    s = current_session(request)
+    origin = request.headers.get("Origin")
+    if origin is not None and origin.split("://", 1)[-1] != request.host:
+        raise ApiError("forbidden")
+    ws = web.WebSocketResponse(heartbeat=30)
+    await ws.prepare(request)
+    hub = request.app[hub_key]
+    hub.subscribe(s.conversation_id, ws)
+    try:
+        async for msg in ws:
+            if msg.type == WSMsgType.ERROR:
+                break
+    finally:
+        hub.unsubscribe(s.conversation_id, ws)
+    return ws

@@ -1,0 +1,92 @@
+"""Errors become JSON once, here: domain errors → 4xx, the unexpected → 500 and a log line."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Awaitable, Callable, Mapping
+
+from aiohttp import web
+
+from bot.chat import MessageRejected
+from bot.errors import CustomerNotFound, InvalidData, NotAllowed, OrderNotFound, ProductNotFound, ShopError
+from bot.web.rasa_client import RasaUnavailable
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+#: HTTP status for each error code; every code has zh and en text in i18n.json.
+STATUS = {
+    "empty_message": 400,
+    "invalid_type": 400,
+    "invalid_payload": 400,
+    "invalid_json": 400,
+    "invalid_language": 400,
+    "message_too_long": 413,
+    "unsupported_media_type": 415,
+    "no_session": 401,
+    "customer_not_found": 404,
+    "order_not_found": 404,
+    "product_not_found": 404,
+    "not_allowed": 409,
+    "invalid_data": 400,
+    "rasa_unavailable": 503,
+    "not_found": 404,
+    "method_not_allowed": 405,
+    "request_too_large": 413,
+    "rate_limited": 429,
+    "forbidden": 403,
+    "internal_error": 500,
+}
+
+
+class ApiError(Exception):
+    """An error the web edge raises itself (bad JSON, no session...)."""
+
+    def __init__(self, code: str, **facts: Any) -> None:
+        super().__init__(code)
+        self.code = code
+        self.facts = facts
+
+
+def error_response(strings: Mapping[str, Mapping[str, Any]], code: str, **facts: Any) -> web.Response:
+    message = {lang: str(table.get(f"error.{code}", code)).format(**facts) if facts else
+               str(table.get(f"error.{code}", code)) for lang, table in strings.items()}
+    return web.json_response({"error": {"code": code, "message": message, **facts}},
+                             status=STATUS.get(code, 400))
+
+
+def code_of(exc: Exception) -> tuple[str, dict[str, Any]]:
+    if isinstance(exc, (ApiError, MessageRejected)):
+        return exc.code, {k: v for k, v in exc.facts.items() if isinstance(v, (str, int))}
+    if isinstance(exc, RasaUnavailable):
+        return "rasa_unavailable", {}
+    if isinstance(exc, (CustomerNotFound, OrderNotFound, ProductNotFound, InvalidData)):
+        return exc.code, {}
+    if isinstance(exc, NotAllowed):
+        return "not_allowed", {"reason": exc.reason}
+    if isinstance(exc, ShopError):
+        return exc.code, {}
+    return "internal_error", {}
+
+
+def error_middleware(strings: Mapping[str, Mapping[str, Any]]) -> Any:
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except web.HTTPException as exc:
+            if not request.path.startswith("/api/") or exc.status < 400:
+                raise
+            code = {404: "not_found", 405: "method_not_allowed", 413: "request_too_large"}.get(
+                exc.status, "invalid_data")
+            return error_response(strings, code)
+        except (ApiError, MessageRejected, ShopError, RasaUnavailable) as exc:
+            code, facts = code_of(exc)
+            if code == "rasa_unavailable":
+                log.warning("rasa unavailable: %s", exc)
+            return error_response(strings, code, **facts)
+        except Exception:
+            log.exception("unexpected error on %s %s", request.method, request.path)
+            return error_response(strings, "internal_error")
+    return middleware

@@ -1,0 +1,46 @@
+"""Live delivery of messages to open chat pages (websockets), per conversation."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from typing import Any, Mapping
+
+from aiohttp import web
+
+log = logging.getLogger(__name__)
+
+
+class Hub:
+    """Owns every open websocket; ``close_all`` runs at shutdown."""
+
+    def __init__(self) -> None:
+        self._sockets: dict[str, set[web.WebSocketResponse]] = defaultdict(set)
+
+    def subscribe(self, channel: str, ws: web.WebSocketResponse) -> None:
+        self._sockets[channel].add(ws)
+
+    def unsubscribe(self, channel: str, ws: web.WebSocketResponse) -> None:
+        sockets = self._sockets.get(channel)
+        if sockets is not None:
+            sockets.discard(ws)
+            if not sockets:
+                del self._sockets[channel]
+
+    def listeners(self, channel: str) -> int:
+        return len(self._sockets.get(channel, ()))
+
+    async def publish(self, channel: str, payload: Mapping[str, Any]) -> None:
+        sockets = list(self._sockets.get(channel, ()))
+        results = await asyncio.gather(*(ws.send_json(dict(payload)) for ws in sockets),
+                                       return_exceptions=True)
+        for ws, result in zip(sockets, results):
+            if isinstance(result, Exception):
+                log.info("dropping websocket on %s: %r", channel, result)
+                self.unsubscribe(channel, ws)
+
+    async def close_all(self) -> None:
+        sockets = [ws for group in self._sockets.values() for ws in group]
+        self._sockets.clear()
+        await asyncio.gather(*(ws.close(code=1001) for ws in sockets), return_exceptions=True)

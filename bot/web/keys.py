@@ -1,0 +1,25 @@
+"""Typed keys for everything ``create_app`` hangs off the application."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Callable, Mapping
+
+from aiohttp import web
+
+from bot.settings import Settings
+from bot.store.sessions import SqlSessions
+from bot.store.shop import SqlShop
+from bot.store.transcript import SqlTranscript
+from bot.web.hub import Hub
+from bot.web.rasa_client import RasaClient
+
+settings_key = web.AppKey("settings", Settings)
+shop_key = web.AppKey("shop", SqlShop)
+sessions_key = web.AppKey("sessions", SqlSessions)
+transcript_key = web.AppKey("transcript", SqlTranscript)
+rasa_key = web.AppKey("rasa", RasaClient)
+hub_key = web.AppKey("hub", Hub)
+clock_key = web.AppKey("clock", Callable[[], datetime])
+strings_key = web.AppKey("strings", Mapping[str, Mapping[str, Any]])
+intents_key = web.AppKey("intents", frozenset)

@@ -1,0 +1,178 @@
+"""Start and stop the whole assistant: Rasa server, action server and web service.
+
+``python -m scripts.stack`` is what ``make run`` runs; the integration tests
+and benchmarks use ``Stack`` to run the same processes on their own ports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+RASA = str(VENV_BIN / "rasa")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def latest_model(models_dir: Path) -> Path | None:
+    models = sorted(models_dir.glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
+    return models[-1] if models else None
+
+
+def train(models_dir: Path = ROOT / "models") -> Path:
+    """``rasa train``; Rasa itself skips the work when data and config are unchanged."""
+    models_dir.mkdir(exist_ok=True)
+    subprocess.run([RASA, "train", "--out", str(models_dir), "--num-threads", "2"],
+                   cwd=ROOT, check=True)
+    model = latest_model(models_dir)
+    if model is None:
+        raise RuntimeError(f"rasa train wrote no model into {models_dir}")
+    return model
+
+
+@dataclass
+class Stack:
+    """The three processes of the assistant, on chosen (or free) ports."""
+
+    var_dir: Path = ROOT / "var"
+    model: Path | None = None
+    web_port: int = 8080
+    rasa_ports: tuple[int, ...] = (5005,)
+    action_port: int = 5055
+    token: str = field(default_factory=lambda: secrets.token_hex(16))
+    extra_env: dict[str, str] = field(default_factory=dict)
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    quiet: bool = False
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.web_port}"
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update({
+            "SHOP_VAR_DIR": str(self.var_dir),
+            "SHOP_RASA_URLS": ",".join(f"http://127.0.0.1:{p}" for p in self.rasa_ports),
+            "SHOP_RASA_TOKEN": self.token,
+            "SHOP_WEB_PORT": str(self.web_port),
+            "PYTHONPATH": str(ROOT),
+            "TF_CPP_MIN_LOG_LEVEL": "3",
+            "SANIC_WORKERS": "1",
+        })
+        env.update(self.extra_env)
+        return env
+
+    def _endpoints(self) -> Path:
+        self.var_dir.mkdir(parents=True, exist_ok=True)
+        path = self.var_dir / f"endpoints-{self.action_port}.yml"
+        path.write_text(
+            f'action_endpoint:\n  url: "http://127.0.0.1:{self.action_port}/webhook"\n'
+            f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{self.var_dir / "tracker.db"}"\n',
+            encoding="utf-8")
+        return path
+
+    def _spawn(self, name: str, cmd: list[str]) -> None:
+        log = open(self.var_dir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the process
+        out = log if self.quiet else None
+        self.procs[name] = subprocess.Popen(cmd, cwd=ROOT, env=self.env(), stdout=out,
+                                            stderr=subprocess.STDOUT if out else None,
+                                            start_new_session=True)
+
+    def start(self, timeout_s: float = 180) -> None:
+        model = self.model or latest_model(ROOT / "models")
+        if model is None:
+            raise RuntimeError("no trained model: run `make run` or `rasa train` first")
+        endpoints = self._endpoints()
+        self._spawn("actions", [RASA, "run", "actions", "--actions", "actions",
+                                "-p", str(self.action_port)])
+        for i, port in enumerate(self.rasa_ports):
+            self._spawn(f"rasa{i}", [RASA, "run", "--enable-api", "-i", "127.0.0.1", "-p", str(port),
+                                     "--auth-token", self.token, "-m", str(model),
+                                     "--endpoints", str(endpoints),
+                                     "--credentials", str(ROOT / "credentials.yml")])
+        self._spawn("web", [sys.executable, "-m", "bot.web.app"])
+        self.wait_ready(timeout_s)
+
+    def wait_ready(self, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        checks = [f"http://127.0.0.1:{self.action_port}/health", f"{self.url}/api/customers",
+                  *(f"http://127.0.0.1:{p}/status?token={self.token}" for p in self.rasa_ports)]
+        pending = list(checks)
+        while pending:
+            for name, p in self.procs.items():
+                if p.poll() is not None:
+                    raise RuntimeError(f"{name} exited with {p.returncode}; see {self.var_dir}/{name}.log")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"not ready after {timeout_s}s: {pending}")
+            url = pending[0]
+            try:
+                with urllib.request.urlopen(url, timeout=2) as r:
+                    body = r.read()
+                    if r.status == 200 and (b"model_file" in body or "status?" not in url):
+                        pending.pop(0)
+                        continue
+            except OSError:
+                pass
+            time.sleep(0.5)
+
+    def stop(self) -> None:
+        for p in self.procs.values():
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for p in self.procs.values():
+            try:
+                p.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+        self.procs.clear()
+
+    def __enter__(self) -> "Stack":
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, default=int(os.environ.get("SHOP_WEB_PORT", "8080")))
+    args = parser.parse_args()
+    print("==> Training the model if the data changed (rasa train)...", flush=True)
+    model = train()
+    print(f"==> Model: {model.name}. Starting Rasa, the action server and the web service...", flush=True)
+    stack = Stack(model=model, web_port=args.port)
+    started = time.monotonic()
+    try:
+        stack.start()
+        print(f"\n==> Ready in {time.monotonic() - started:.1f}s. Open {stack.url} in your browser."
+              "\n    Press Ctrl-C to stop.\n", flush=True)
+        while all(p.poll() is None for p in stack.procs.values()):
+            time.sleep(1)
+        print("==> A process exited; stopping the others.", flush=True)
+    except KeyboardInterrupt:
+        print("\n==> Stopping...", flush=True)
+    finally:
+        stack.stop()
+        print("==> Stopped.", flush=True)
+
+
+if __name__ == "__main__":
+    main()

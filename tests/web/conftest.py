@@ -1,0 +1,59 @@
+"""A fake Rasa REST channel, so web tests need no model: it records what it is sent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from bot.settings import Settings
+from bot.web.app import create_app
+from tests.conftest import NOW
+
+
+class FakeRasa:
+    """Answers every turn with ``echo:<message>`` and remembers the requests."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.status = 200
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/webhooks/rest/webhook", self.webhook)
+        return app
+
+    async def webhook(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.requests.append(body)
+        if self.status != 200:
+            return web.Response(status=self.status)
+        return web.json_response([
+            {"recipient_id": body["sender"], "text": f"echo:{body['message']}",
+             "buttons": [{"title": "是", "payload": "/affirm"}]},
+        ])
+
+
+@pytest.fixture
+async def fake_rasa(aiohttp_server: Any) -> FakeRasa:
+    fake = FakeRasa()
+    fake.server = await aiohttp_server(fake.app())
+    return fake
+
+
+@pytest.fixture
+def web_settings(settings: Settings, fake_rasa: FakeRasa) -> Settings:
+    return settings.with_(rasa_urls=(str(fake_rasa.server.make_url("")).rstrip("/"),),
+                          max_message_chars=1000)
+
+
+@pytest.fixture
+async def client(aiohttp_client: Any, web_settings: Settings) -> Any:
+    return await aiohttp_client(create_app(web_settings, clock=lambda: NOW))
+
+
+async def sign_in(client: Any, customer_id: str = "C001") -> dict[str, Any]:
+    resp = await client.post("/api/session", json={"customer_id": customer_id})
+    assert resp.status == 200, await resp.text()
+    return await resp.json()
