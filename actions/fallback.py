@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -11,18 +11,18 @@ from rasa_sdk.types import DomainDict
 from actions.services import Services, default_services
 
 #: Intents that are never offered as a guess.
-NOT_GUESSES = {"nlu_fallback", "chat_opened", "out_of_scope", "inform", "affirm", "deny"}
+NOT_GUESSES = {"nlu_fallback", "out_of_scope", "inform", "affirm", "deny"}
 
 
 class ActionTwoGuesses(Action):
     def __init__(self, services: Services | None = None) -> None:
         self._services = services
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_two_guesses"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> List[Dict[Text, Any]]:
+                  domain: DomainDict) -> list[dict[str, Any]]:
         labels = (self._services or default_services()).intent_labels
         language = tracker.get_slot("language") or "zh"
         ranking = tracker.latest_message.get("intent_ranking") or []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -15,11 +15,11 @@ class ActionGreet(Action):
     def __init__(self, services: Services | None = None) -> None:
         self._services = services
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_greet"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> List[Dict[Text, Any]]:
+                  domain: DomainDict) -> list[dict[str, Any]]:
         ctx = Context(self._services or default_services(), tracker)
         customer = ctx.customer()
         if customer is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -22,11 +22,11 @@ class ActionInform(Action):
     def __init__(self, services: Services | None = None) -> None:
         self._services = services
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_inform"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> List[Dict[Text, Any]]:
+                  domain: DomainDict) -> list[dict[str, Any]]:
         pending = tracker.get_slot("pending_intent")
         action = ORDER_ACTIONS.get(pending or "")
         entities = {e.get("entity") for e in tracker.latest_message.get("entities", []) or []}

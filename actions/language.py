@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any
 
 from rasa_sdk import Action, Tracker, ValidationAction
 from rasa_sdk.executor import CollectingDispatcher
@@ -11,7 +11,7 @@ from rasa_sdk.types import DomainDict
 from bot.language import turn_language
 
 
-def _metadata(tracker: Tracker) -> Dict[str, Any]:
+def _metadata(tracker: Tracker) -> dict[str, Any]:
     meta = tracker.latest_message.get("metadata") or {}
     return meta if isinstance(meta, dict) else {}
 
@@ -44,15 +44,15 @@ class ValidateSlotMappings(ValidationAction):
         )
 
     def extract_language(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                         domain: DomainDict) -> Dict[Text, Any]:
+                         domain: DomainDict) -> dict[str, Any]:
         return {"language": self._turn(tracker)[0]}
 
     def extract_language_choice(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                domain: DomainDict) -> Dict[Text, Any]:
+                                domain: DomainDict) -> dict[str, Any]:
         return {"language_choice": self._turn(tracker)[1]}
 
     def extract_customer_id(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                            domain: DomainDict) -> Dict[Text, Any]:
+                            domain: DomainDict) -> dict[str, Any]:
         customer = _metadata(tracker).get("customer_id")
         if isinstance(customer, str) and customer:
             return {"customer_id": customer}
@@ -62,10 +62,10 @@ class ValidateSlotMappings(ValidationAction):
 class ActionSwitchLanguage(Action):
     """Confirms a language switch; the slot itself was already set this turn."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_switch_language"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> List[Dict[Text, Any]]:
+                  domain: DomainDict) -> list[dict[str, Any]]:
         dispatcher.utter_message(response="utter_language_switched")
         return []

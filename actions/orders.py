@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any, Dict, List, Text
+from abc import ABCMeta, abstractmethod
+from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.services import Context, Services, default_services
 from bot import display
 from bot.errors import NotAllowed, OrderNotFound
 from bot.orders import Delivery, Order, OrderStatus, check_cancel, check_invoice, delivery_state
 from bot.resolution import resolve_order
-from actions.services import Context, Services, default_services
 
 
-class OrderAction(Action):
+class OrderAction(Action, metaclass=ABCMeta):
     """Base of every action that answers about one order.
 
     It finds the order (or asks which one, with the shopper's recent orders as
@@ -35,11 +36,11 @@ class OrderAction(Action):
     def services(self) -> Services:
         return self._services or default_services()
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return f"action_{self.topic}"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> List[Dict[Text, Any]]:
+                  domain: DomainDict) -> list[dict[str, Any]]:
         ctx = Context(self.services, tracker)
         order = self.find_order(ctx, dispatcher)
         if order is None:
@@ -69,8 +70,9 @@ class OrderAction(Action):
             dispatcher.utter_message(response="utter_which_order", buttons=buttons)
         return None
 
-    def answer(self, ctx: Context, order: Order, dispatcher: CollectingDispatcher) -> List[EventType]:
-        raise NotImplementedError
+    @abstractmethod
+    def answer(self, ctx: Context, order: Order, dispatcher: CollectingDispatcher) -> list[EventType]:
+        """Reply about ``order``; returns extra events."""
 
 
 def _order_id(ctx: Context) -> str | None:
@@ -85,7 +87,7 @@ def _facts(ctx: Context, order: Order) -> dict[str, str]:
 class ActionOrderStatus(OrderAction):
     topic = "order_status"
 
-    def answer(self, ctx: Context, order: Order, dispatcher: CollectingDispatcher) -> List[EventType]:
+    def answer(self, ctx: Context, order: Order, dispatcher: CollectingDispatcher) -> list[EventType]:
         dispatcher.utter_message(response=f"utter_order_status_{order.status.value}", **_facts(ctx, order))
         dispatcher.utter_message(json_message={"card": display.order_card(order, ctx.products, ctx.language)})
         return []
@@ -94,7 +96,7 @@ class ActionOrderStatus(OrderAction):
 class ActionTrackShipment(OrderAction):
     topic = "track_shipment"
 
-    def answer(self, ctx: Context, order: Order, dispatcher: CollectingDispatcher) -> List[EventType]:
+    def answer(self, ctx: Context, order: Order, dispatcher: CollectingDispatcher) -> list[EventType]:
         facts = _facts(ctx, order)
         if order.shipment is not None and order.shipment.events:
             dispatcher.utter_message(response="utter_tracking_timeline",
@@ -120,7 +122,7 @@ _DELIVERY_RESPONSE = {
 class ActionDeliveryTime(OrderAction):
     topic = "delivery_time"
 
-    def answer(self, ctx: Context, order: Order, dispatcher: CollectingDispatcher) -> List[EventType]:
+    def answer(self, ctx: Context, order: Order, dispatcher: CollectingDispatcher) -> list[EventType]:
         state = delivery_state(order, ctx.now)
         late_hours = ""
         if state == Delivery.LATE and order.promised_at is not None:
@@ -135,10 +137,10 @@ class ActionCheckCancel(OrderAction):
 
     topic = "cancel_order"
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_check_cancel"
 
-    def answer(self, ctx: Context, order: Order, dispatcher: CollectingDispatcher) -> List[EventType]:
+    def answer(self, ctx: Context, order: Order, dispatcher: CollectingDispatcher) -> list[EventType]:
         try:
             check_cancel(order)
         except NotAllowed as refusal:
@@ -148,7 +150,7 @@ class ActionCheckCancel(OrderAction):
         return [SlotSet("eligible", True), SlotSet("pending_intent", "cancel_confirm")]
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> List[Dict[Text, Any]]:
+                  domain: DomainDict) -> list[dict[str, Any]]:
         events = await super().run(dispatcher, tracker, domain)
         if not any(e.get("name") == "eligible" and e.get("value") is not None for e in events):
             events.append(SlotSet("eligible", False))
@@ -161,11 +163,11 @@ class ActionCancelOrder(Action):
     def __init__(self, services: Services | None = None) -> None:
         self._services = services
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_cancel_order"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> List[Dict[Text, Any]]:
+                  domain: DomainDict) -> list[dict[str, Any]]:
         ctx = Context(self._services or default_services(), tracker)
         order_id = tracker.get_slot("order_id")
         if tracker.get_slot("pending_intent") != "cancel_confirm" or not order_id or not ctx.customer_id:
@@ -190,17 +192,17 @@ class ActionCheckAddressChange(OrderAction):
 
     topic = "change_address"
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_check_address_change"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> List[Dict[Text, Any]]:
+                  domain: DomainDict) -> list[dict[str, Any]]:
         events = await super().run(dispatcher, tracker, domain)
         if not any(e.get("name") == "eligible" and e.get("value") is not None for e in events):
             events.append(SlotSet("eligible", False))
         return events
 
-    def answer(self, ctx: Context, order: Order, dispatcher: CollectingDispatcher) -> List[EventType]:
+    def answer(self, ctx: Context, order: Order, dispatcher: CollectingDispatcher) -> list[EventType]:
         try:
             check_cancel(order)  # the address can change exactly while the order can be cancelled
         except NotAllowed as refusal:
@@ -212,11 +214,11 @@ class ActionCheckAddressChange(OrderAction):
 
 
 class ValidateAddressForm(FormValidationAction):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "validate_address_form"
 
     def validate_new_address(self, value: Any, dispatcher: CollectingDispatcher,
-                             tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+                             tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
         cleaned = " ".join(str(value or "").split())
         if not 6 <= len(cleaned) <= 200:
             dispatcher.utter_message(response="utter_address_invalid")
@@ -228,14 +230,14 @@ class ActionChangeAddress(Action):
     def __init__(self, services: Services | None = None) -> None:
         self._services = services
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_change_address"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> List[Dict[Text, Any]]:
+                  domain: DomainDict) -> list[dict[str, Any]]:
         ctx = Context(self._services or default_services(), tracker)
         order_id, address = tracker.get_slot("order_id"), tracker.get_slot("new_address")
-        done: List[Dict[Text, Any]] = [SlotSet("eligible", None), SlotSet("new_address", None)]
+        done: list[dict[str, Any]] = [SlotSet("eligible", None), SlotSet("new_address", None)]
         if not (order_id and address and ctx.customer_id):
             dispatcher.utter_message(response="utter_default")
             return done
@@ -258,17 +260,17 @@ class ActionChangeAddress(Action):
 class ActionCheckInvoice(OrderAction):
     topic = "invoice"
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_check_invoice"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> List[Dict[Text, Any]]:
+                  domain: DomainDict) -> list[dict[str, Any]]:
         events = await super().run(dispatcher, tracker, domain)
         if not any(e.get("name") == "eligible" and e.get("value") is not None for e in events):
             events.append(SlotSet("eligible", False))
         return events
 
-    def answer(self, ctx: Context, order: Order, dispatcher: CollectingDispatcher) -> List[EventType]:
+    def answer(self, ctx: Context, order: Order, dispatcher: CollectingDispatcher) -> list[EventType]:
         try:
             check_invoice(order)
         except NotAllowed as refusal:
@@ -278,11 +280,11 @@ class ActionCheckInvoice(OrderAction):
 
 
 class ValidateInvoiceForm(FormValidationAction):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "validate_invoice_form"
 
     def validate_invoice_title(self, value: Any, dispatcher: CollectingDispatcher,
-                               tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+                               tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
         cleaned = " ".join(str(value or "").split())
         if not 2 <= len(cleaned) <= 100:
             dispatcher.utter_message(response="utter_invoice_title_invalid")
@@ -294,14 +296,14 @@ class ActionRequestInvoice(Action):
     def __init__(self, services: Services | None = None) -> None:
         self._services = services
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_request_invoice"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> List[Dict[Text, Any]]:
+                  domain: DomainDict) -> list[dict[str, Any]]:
         ctx = Context(self._services or default_services(), tracker)
         order_id, title = tracker.get_slot("order_id"), tracker.get_slot("invoice_title")
-        done: List[Dict[Text, Any]] = [SlotSet("eligible", None), SlotSet("invoice_title", None)]
+        done: list[dict[str, Any]] = [SlotSet("eligible", None), SlotSet("invoice_title", None)]
         if not (order_id and title and ctx.customer_id):
             dispatcher.utter_message(response="utter_default")
             return done
@@ -335,11 +337,11 @@ class ActionPaymentProblem(OrderAction):
         return None
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> List[Dict[Text, Any]]:
+                  domain: DomainDict) -> list[dict[str, Any]]:
         events = await super().run(dispatcher, tracker, domain)
         return [e for e in events if not (e.get("name") == "pending_intent" and e.get("value"))]
 
-    def answer(self, ctx: Context, order: Order, dispatcher: CollectingDispatcher) -> List[EventType]:
+    def answer(self, ctx: Context, order: Order, dispatcher: CollectingDispatcher) -> list[EventType]:
         if order.status == OrderStatus.AWAITING_PAYMENT:
             dispatcher.utter_message(response="utter_payment_unpaid", **_facts(ctx, order))
         else:

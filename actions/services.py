@@ -8,28 +8,29 @@ first time an action runs (never at import).
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import yaml
 from rasa_sdk import Tracker
 
 from bot.catalog import Product
+from bot.errors import CustomerNotFound
 from bot.orders import Customer, Order
 from bot.settings import Settings
 from bot.store.database import create_engine
 from bot.store.schema import create_all
 from bot.store.shop import SqlShop
-from bot.errors import CustomerNotFound
 
 LABELS_FILE = Path(__file__).with_name("intent_labels.yml")
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass
@@ -46,7 +47,7 @@ class Services:
         return data
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "Services":
+    def from_settings(cls, settings: Settings) -> Services:
         engine = create_engine(settings.database_url)
         create_all(engine)
         return cls(shop=SqlShop(engine), settings=settings)

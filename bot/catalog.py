@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from bot.errors import InvalidData
 
@@ -90,7 +91,7 @@ class Product:
         }
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> "Product":
+    def from_json(cls, data: Mapping[str, Any]) -> Product:
         try:
             return cls(
                 sku=str(data["sku"]),

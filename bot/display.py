@@ -6,9 +6,10 @@ sentence around them lives in ``domain.yml`` or the web translation table.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.catalog import Product

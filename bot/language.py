@@ -266,9 +266,10 @@ def turn_language(
     if intent == "switch_language" and requested in known:
         picked: Language = "zh" if requested == "zh" else "en"
         return picked, picked
-    if choice == "zh" or choice == "en":
-        return choice, choice
-    prev: Language | None = previous if previous == "zh" or previous == "en" else None
+    if choice in known:
+        chosen: Language = "zh" if choice == "zh" else "en"
+        return chosen, chosen
+    prev: Language | None = ("zh" if previous == "zh" else "en") if previous in known else None
     stripped = text.strip()
     if stripped.startswith("/"):
         return prev or default, None

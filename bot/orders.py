@@ -5,11 +5,12 @@ Every rule is a pure function of values and ``now``: no I/O, no clock.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Any, Iterable
+from typing import Any
 
 from bot.errors import InvalidData, NotAllowed, OrderNotFound
 

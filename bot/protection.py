@@ -159,6 +159,7 @@ def assess_price_protection(order: Order, line: OrderLine, product: Product,
         raise InvalidData("product", f"{product.sku} is not the SKU of line {line.line_id} "
                           f"({line.sku})")
     paid = line.paid_per_unit
+    due = policy.decision_due(now)
     facts = {
         "order_id": order.order_id,
         "line_id": line.line_id,
@@ -167,9 +168,8 @@ def assess_price_protection(order: Order, line: OrderLine, product: Product,
         "product_en": product.name_en,
         "quantity": str(line.quantity),
         "paid": format_money(paid),
-        "decision_due": format_time(policy.decision_due(now), policy.timezone),
+        "decision_due": format_time(due, policy.timezone),
     }
-    due = policy.decision_due(now)
 
     def decide(reason: str, *, amount: Decimal | None = None, price: Decimal | None = None,
                deadline: datetime | None = None, **more: str) -> Decision:

@@ -8,8 +8,8 @@ transit for "where is my parcel"); otherwise ask, offering candidates.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Callable, Iterable, Mapping, Sequence
 
 from bot.catalog import Product
 from bot.orders import Order, OrderStatus

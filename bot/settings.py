@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Mapping
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -46,7 +46,7 @@ class Settings:
             object.__setattr__(self, "database_url", f"sqlite:///{self.var_dir / 'shop.db'}")
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Build settings from ``SHOP_*`` environment variables; unset ones keep defaults."""
         env = os.environ if env is None else env
         base = cls()
@@ -65,6 +65,6 @@ class Settings:
             cookie_secure=env.get("SHOP_COOKIE_SECURE", "0") == "1",
         )
 
-    def with_(self, **changes: object) -> "Settings":
+    def with_(self, **changes: object) -> Settings:
         """Return a copy with some fields changed (tests use this)."""
         return replace(self, **changes)  # type: ignore[arg-type]

@@ -87,7 +87,7 @@ class Stack:
         return path
 
     def _spawn(self, name: str, cmd: list[str]) -> None:
-        log = open(self.var_dir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the process
+        log = open(self.var_dir / f"{name}.log", "ab")
         out = log if self.quiet else None
         self.procs[name] = subprocess.Popen(cmd, cwd=ROOT, env=self.env(), stdout=out,
                                             stderr=subprocess.STDOUT if out else None,
@@ -143,7 +143,7 @@ class Stack:
                 p.wait()
         self.procs.clear()
 
-    def __enter__(self) -> "Stack":
+    def __enter__(self) -> Stack:
         self.start()
         return self
 

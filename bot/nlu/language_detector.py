@@ -35,9 +35,7 @@ LANGUAGE = "language"
 """The parse-data key that holds the detected language."""
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
 class LanguageDetector(GraphComponent):
     """Sets ``message["language"]`` to ``"zh"``, ``"en"``, ``"mixed"`` or ``"unknown"``.
 

@@ -19,7 +19,8 @@ message text, so entity annotations line up with tokens.
 
 Example:
     "我的iPhone 15订单什么时候到?" is tokenized as
-    我的 / iPhone / 15 / 订单 / 什么 / 时候 / 到 / ?
+    我 / 的 / iPhone / 15 / 订单 / 什么 / 时候 / 到 / ?
+    and "order 260312004417发货了吗" as order / 260312004417 / 发货 / 了 / 吗.
 """
 
 from __future__ import annotations
@@ -30,8 +31,9 @@ import io
 import logging
 import re
 import unicodedata
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator, Literal
+from typing import Any, Literal
 
 import jieba
 import spacy
@@ -68,9 +70,7 @@ _Kind = Literal["chinese", "other", "separator"]
 _DICTIONARY_ENTRY = re.compile(r"(\S+)(?: ([0-9]+))?(?: ([a-z]+))?")
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=True
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=True)
 class BilingualTokenizer(Tokenizer):
     """Tokenizes Chinese with jieba and everything else with spaCy, without spaces.
 
@@ -84,9 +84,10 @@ class BilingualTokenizer(Tokenizer):
     ``prefix_separator_symbol``):
 
     * ``dictionary_path``: a jieba user dictionary, one ``word freq tag`` per
-      line (jieba's format has no comments). ``null`` uses jieba's own
-      dictionary only. Only words made of Han characters can ever match,
-      because Latin letters and digits are split off before jieba runs.
+      line (jieba's format has no comments); a relative path is relative to
+      the directory Rasa runs in. ``null`` uses jieba's own dictionary only.
+      Only words made of Han characters can ever match, because Latin letters
+      and digits are split off before jieba runs.
     * ``hmm``: let jieba find words missing from its dictionaries with its
       hidden Markov model.
     """
@@ -192,7 +193,7 @@ class BilingualTokenizer(Tokenizer):
     def tokenize(self, message: Message, attribute: str) -> list[Token]:
         """Tokenizes the text of the provided attribute of the incoming message."""
         text = message.get(attribute)
-        tokens = []
+        tokens: list[Token] = []
         for start, end, chinese in self.runs(text):
             if chinese:
                 words = self._jieba.tokenize(text[start:end], HMM=self._hmm)
@@ -282,8 +283,7 @@ class BilingualTokenizer(Tokenizer):
             text = user_dictionary.decode("utf-8").lstrip("\ufeff")
         except UnicodeDecodeError as error:
             raise InvalidConfigException(
-                f"{cls.__name__}: the user dictionary is not UTF-8 ({error}). "
-                f"Save it as UTF-8."
+                f"{cls.__name__}: the user dictionary is not UTF-8 ({error}). Save it as UTF-8."
             ) from error
         words = []
         for number, line in enumerate(text.splitlines(), start=1):

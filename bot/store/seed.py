@@ -84,7 +84,8 @@ _EVENT = {
     "in_transit": ("运输中，已到达转运中心", "In transit, arrived at the sorting centre"),
     "out_for_delivery": ("派送中，快递员正在为您派件", "Out for delivery"),
     "delivered": ("已签收，感谢使用", "Delivered and signed for"),
-    "exception": ("派送异常：收件人电话无法接通，包裹滞留网点", "Delivery exception: recipient unreachable, parcel held at the depot"),
+    "exception": ("派送异常：收件人电话无法接通，包裹滞留网点",
+                  "Delivery exception: recipient unreachable, parcel held at the depot"),
 }
 
 

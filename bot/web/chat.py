@@ -123,7 +123,7 @@ async def open_chat(request: web.Request) -> web.Response:
     if "language" in body and body["language"] != s.language:
         request.app[sessions_key].set_language(s.token, _language(body["language"]))
         s = current_session(request)
-    replies = await converse(request.app, s, None, "/chat_opened")
+    replies = await converse(request.app, s, None, "/greet")
     return web.json_response({"messages": [m.to_json() for m in replies]})
 
 

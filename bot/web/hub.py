@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from aiohttp import web
 
@@ -35,7 +36,7 @@ class Hub:
         sockets = list(self._sockets.get(channel, ()))
         results = await asyncio.gather(*(ws.send_json(dict(payload)) for ws in sockets),
                                        return_exceptions=True)
-        for ws, result in zip(sockets, results):
+        for ws, result in zip(sockets, results, strict=True):
             if isinstance(result, Exception):
                 log.info("dropping websocket on %s: %r", channel, result)
                 self.unsubscribe(channel, ws)

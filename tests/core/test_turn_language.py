@@ -16,7 +16,7 @@ from bot.language import turn_language
     ("说中文", "switch_language", "zh", "en", "en", ("zh", "zh")),
     ("我的订单到哪了", "track_shipment", None, "en", "en", ("en", "en")),
     ('/order_status{"order_id":"260312004417"}', "order_status", None, None, "en", ("en", None)),
-    ("/chat_opened", "chat_opened", None, None, None, ("zh", None)),
+    ("/greet", "greet", None, None, None, ("zh", None)),
     ("ok", "affirm", None, None, "zh", ("zh", None)),
     ("260312004417", "inform", None, None, "en", ("en", None)),
     ("👍", "affirm", None, None, None, ("zh", None)),
@@ -28,5 +28,5 @@ def test_turn_language(text: str, intent: str, requested: str | None, choice: st
 
 
 def test_a_new_conversation_starts_in_the_customers_language() -> None:
-    assert turn_language(text="/chat_opened", intent="chat_opened", requested=None, choice=None,
+    assert turn_language(text="/greet", intent="greet", requested=None, choice=None,
                          previous=None, default="en") == ("en", None)

@@ -1,6 +1,6 @@
 """Specification of the custom Rasa components: BilingualTokenizer and LanguageDetector.
 
-The last class trains a tiny NLU model with both components, once per module,
+The last class trains a tiny NLU model with both components, once for the class,
 and checks what Rasa's parse result and model archive carry.
 """
 
@@ -9,11 +9,13 @@ from __future__ import annotations
 import asyncio
 import shutil
 import tarfile
-import textwrap
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
+import rasa.model_training
+from rasa.core.agent import Agent
 from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
@@ -25,13 +27,20 @@ from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.language import is_han
 from bot.nlu.language_detector import LANGUAGE, LanguageDetector
 from bot.nlu.tokenizer import DEFAULT_DICTIONARY, STORED_DICTIONARY, BilingualTokenizer
 
+SHOP_WORDS = """
+    价保 价格保护 保价 七天无理由 无理由退货 运单号 快递单号 物流 转人工 人工客服 退款 退货
+    换货 发票 增值税 抬头 税号 补差价 开不了机 不开机 漏水 漏电 冒烟 起火 不制冷 屏幕碎了
+    噪音大 发烫 少配件 有异味 大闸蟹 车厘子 神仙水 小黑瓶 纸尿裤 尿不湿 婴儿推车 奶粉 吹风机
+    洗衣机 冰箱 空调 美的空调 海尔冰箱 苹果手机 华为手机 小米手机 笔记本电脑 苹果电脑 取消订单
+    收货地址 改地址 付款失败 待付款 到账 签收 揽收 派送 快递员 三体
+"""
 
-def make_tokenizer(
-    storage_path: Path, resource_name: str = "tokenizer", **config: Any
-) -> BilingualTokenizer:
+
+def make_tokenizer(storage_path: Path, resource_name: str = "tokenizer", **config: Any) -> BilingualTokenizer:
     """Creates an untrained tokenizer the way Rasa's training graph does."""
     return BilingualTokenizer.create(
         {**BilingualTokenizer.get_default_config(), **config},
@@ -41,9 +50,7 @@ def make_tokenizer(
     )
 
 
-def load_tokenizer(
-    storage_path: Path, resource_name: str = "tokenizer", **config: Any
-) -> BilingualTokenizer:
+def load_tokenizer(storage_path: Path, resource_name: str = "tokenizer", **config: Any) -> BilingualTokenizer:
     """Loads a trained tokenizer the way Rasa's prediction graph does."""
     return BilingualTokenizer.load(
         {**BilingualTokenizer.get_default_config(), **config},
@@ -138,9 +145,7 @@ class TestTokens:
             ("订单被揽收了吗", "揽收"),
         ],
     )
-    def test_keeps_domain_words_whole(
-        self, tokenizer: BilingualTokenizer, text: str, word: str
-    ) -> None:
+    def test_keeps_domain_words_whole(self, tokenizer: BilingualTokenizer, text: str, word: str) -> None:
         """Words from the shop dictionary come out as one token."""
         assert word in words(tokenizer, text)
 
@@ -195,9 +200,7 @@ class TestUserDictionary:
         tokenizer = make_tokenizer(tmp_path, dictionary_path=None, hmm=False)
         assert self.WORD not in words(tokenizer, f"我有{self.WORD}")
 
-    def test_trained_model_carries_the_dictionary(
-        self, tmp_path: Path, dictionary: Path
-    ) -> None:
+    def test_trained_model_carries_the_dictionary(self, tmp_path: Path, dictionary: Path) -> None:
         """train() stores the file; load() uses it even after the original is gone."""
         storage = tmp_path / "storage"
         storage.mkdir()
@@ -218,6 +221,16 @@ class TestUserDictionary:
         dictionary.write_text(f"{self.WORD} 1000 n\n价保 1000 n\n", encoding="utf-8")
         assert BilingualTokenizer.fingerprint_addon(config) != before
 
+    def test_packaged_dictionary_has_the_shop_words(self) -> None:
+        """shop_dict.txt holds the shop's terms, each of Han characters only."""
+        lines = DEFAULT_DICTIONARY.read_text(encoding="utf-8").splitlines()
+        entries = [line.split() for line in lines if line.strip()]
+        assert all(len(entry) == 3 and entry[1].isdigit() for entry in entries)
+        dictionary = [entry[0] for entry in entries]
+        assert len(dictionary) == len(set(dictionary))
+        assert all(is_han(char) for word in dictionary for char in word)
+        assert set(SHOP_WORDS.split()) <= set(dictionary)
+
     def test_default_is_the_packaged_dictionary(self) -> None:
         """The default dictionary_path is shop_dict.txt next to the component."""
         config = BilingualTokenizer.get_default_config()
@@ -227,13 +240,14 @@ class TestUserDictionary:
     def test_missing_dictionary_names_the_path(self, tmp_path: Path) -> None:
         """A dictionary_path that is not a file fails with the path and the fix."""
         missing = tmp_path / "nowhere.txt"
-        with pytest.raises(InvalidConfigException, match="nowhere.txt.*null"):
+        with pytest.raises(InvalidConfigException, match=r"nowhere\.txt.*null"):
             make_tokenizer(tmp_path, dictionary_path=str(missing))
 
     @pytest.mark.parametrize(
         ("contents", "message"),
         [
-            ("价保 1000 n\n价保 1000 N\n".encode(), "line 2.*word freq tag"),  # jieba would take "价保 1000 N" as a word
+            # jieba would read "价保 1000 N" (upper-case tag) as one word.
+            ("价保 1000 n\n价保 1000 N\n".encode(), "line 2.*word freq tag"),
             ("价保 n 1000\n".encode(), "line 1"),  # tag before frequency
             ("价保 1000 n\n".encode("gbk"), "not UTF-8"),
         ],
@@ -247,9 +261,7 @@ class TestUserDictionary:
         with pytest.raises(InvalidConfigException, match=message):
             make_tokenizer(tmp_path, dictionary_path=str(path))
 
-    def test_warns_of_words_jieba_never_sees(
-        self, tmp_path: Path, caplog: pytest.LogCaptureFixture
-    ) -> None:
+    def test_warns_of_words_jieba_never_sees(self, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
         """A word with Latin letters or digits can never match, and that is logged."""
         path = tmp_path / "mixed.txt"
         path.write_text("苹果15 1000 nz\n价保 1000 n\n", encoding="utf-8")
@@ -334,9 +346,7 @@ class TestTrainedModel:
         """A project directory with a trained model, a config and its own cache."""
         root = tmp_path_factory.mktemp("project")
         shutil.copy(DEFAULT_DICTIONARY, root / "words.txt")
-        (root / "config.yml").write_text(
-            CONFIG.format(dictionary=root / "words.txt"), encoding="utf-8"
-        )
+        (root / "config.yml").write_text(CONFIG.format(dictionary=root / "words.txt"), encoding="utf-8")
         (root / "nlu.yml").write_text(NLU_DATA, encoding="utf-8")
         (root / "domain.yml").write_text('version: "3.1"\n', encoding="utf-8")
         with pytest.MonkeyPatch.context() as env:
@@ -348,8 +358,6 @@ class TestTrainedModel:
     @staticmethod
     def train(root: Path, dry_run: bool = False) -> Any:
         """Trains (or dry-runs training of) the project's NLU model."""
-        import rasa.model_training
-
         return rasa.model_training.train(
             domain=str(root / "domain.yml"),
             config=str(root / "config.yml"),
@@ -362,8 +370,6 @@ class TestTrainedModel:
     @pytest.fixture(scope="class")
     def parse(self, project: Path) -> Any:
         """Parses a text with the trained model, as POST /model/parse does."""
-        from rasa.core.agent import Agent
-
         agent = Agent.load(str(project / "models" / "nlu.tar.gz"))
         return lambda text: asyncio.run(agent.parse_message(text))
 
@@ -405,10 +411,10 @@ class TestTrainedModel:
 
     def test_editing_the_dictionary_requires_retraining(self, project: Path) -> None:
         """A dry run says 'up to date' until the dictionary changes."""
-        import rasa.model_training
-
         assert self.train(project, dry_run=True).code == 0
         with (project / "words.txt").open("a", encoding="utf-8") as words_file:
             words_file.write("喵喵券 1000 n\n")
         result = self.train(project, dry_run=True)
         assert result.code == rasa.model_training.CODE_NEEDS_TO_BE_RETRAINED
+        # Rasa names nodes after the config's `name`, here the module path.
+        assert not result.dry_run_results["train_bot.nlu.tokenizer.BilingualTokenizer0"].is_hit

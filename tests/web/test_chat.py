@@ -87,7 +87,7 @@ class TestMessages:
     async def test_the_chat_opening_triggers_the_greeting_turn(self, client: Any, fake_rasa: FakeRasa) -> None:
         await sign_in(client, "C002")
         resp = await client.post("/api/chat/open", json={"language": "en"})
-        assert (await resp.json())["messages"][0]["text"] == "echo:/chat_opened"
+        assert (await resp.json())["messages"][0]["text"] == "echo:/greet"
         history = (await (await client.get("/api/messages")).json())["messages"]
         assert [m["role"] for m in history] == ["bot"]
 
