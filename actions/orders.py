@@ -17,6 +17,7 @@ from bot import display
 from bot.errors import NotAllowed, OrderNotFound
 from bot.orders import Delivery, Order, OrderStatus, check_cancel, check_invoice, delivery_state
 from bot.resolution import resolve_order
+from bot.returns import assess_cancel
 
 
 class OrderAction(Action, metaclass=ABCMeta):
@@ -141,12 +142,10 @@ class ActionCheckCancel(OrderAction):
         return "action_check_cancel"
 
     def answer(self, ctx: Context, order: Order, dispatcher: CollectingDispatcher) -> list[EventType]:
-        try:
-            check_cancel(order)
-        except NotAllowed as refusal:
-            dispatcher.utter_message(response=f"utter_cancel_{refusal.reason}", **_facts(ctx, order))
+        decision = assess_cancel(order)
+        dispatcher.utter_message(response=decision.response, **{**_facts(ctx, order), **decision.facts})
+        if not decision.allowed:
             return [SlotSet("eligible", False)]
-        dispatcher.utter_message(response="utter_confirm_cancel", **_facts(ctx, order))
         return [SlotSet("eligible", True), SlotSet("pending_intent", "cancel_confirm")]
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,

@@ -112,7 +112,7 @@ class TestCancel:
         target = order_id(services, "C004", OrderStatus.PAID)
         events, messages = await run(ActionCheckCancel(services), tracker(
             "cancel_order", customer_id="C004", entities=oid(target)))
-        assert messages[0]["response"] == "utter_confirm_cancel" and slot(events, "eligible") is True
+        assert messages[0]["response"] == "utter_cancel_eligible" and slot(events, "eligible") is True
         events, messages = await run(ActionCancelOrder(services), tracker(
             "affirm", customer_id="C004", order_id=target, pending_intent="cancel_confirm"))
         assert messages[0]["response"] == "utter_cancel_done"

@@ -35,7 +35,7 @@ from bot.protection import (
 
 TZ = ZoneInfo("Asia/Shanghai")
 UTC = ZoneInfo("UTC")
-RESPONSES = Path(__file__).resolve().parents[2] / "bot/store/demo/after_sales_responses.yml"
+RESPONSES = Path(__file__).resolve().parents[2] / "domain.yml"
 SKU = "SKU-AC-MIDEA-35"
 
 

@@ -37,7 +37,7 @@ from bot.returns import (
 
 TZ = ZoneInfo("Asia/Shanghai")
 UTC = ZoneInfo("UTC")
-RESPONSES = Path(__file__).resolve().parents[2] / "bot/store/demo/after_sales_responses.yml"
+RESPONSES = Path(__file__).resolve().parents[2] / "domain.yml"
 
 
 def at(text: str, tz: ZoneInfo = TZ) -> datetime:
@@ -342,9 +342,10 @@ class TestResponses:
     @pytest.mark.parametrize("topic, reasons", [
         ("return", RETURN_REASONS), ("exchange", EXCHANGE_REASONS), ("cancel", CANCEL_REASONS)])
     def test_one_response_per_reason(self, topic: str, reasons: tuple[str, ...]) -> None:
-        """The responses of each topic are exactly the declared reasons."""
+        """Every declared reason has a response (cancel also has done/kept responses of its own)."""
         names = {n for n in load_responses() if n.startswith(f"utter_{topic}_")}
-        assert names == {f"utter_{topic}_{r}" for r in reasons}
+        expected = {f"utter_{topic}_{r}" for r in reasons}
+        assert expected <= names if topic == "cancel" else names == expected
 
     @pytest.mark.parametrize("language", ["zh", "en"])
     @pytest.mark.parametrize("decide", _decisions())

@@ -1,0 +1,77 @@
+"""Real databases for store tests: a SQLite file, and PostgreSQL when it is reachable.
+
+PostgreSQL runs at 127.0.0.1:5432 on our machines; each test gets its own schema.
+Under CI=true an unreachable PostgreSQL is a failure, not a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from bot.policy import Policy, load_policy
+from bot.settings import PROJECT_ROOT
+from bot.store.aftersales import SqlAfterSales
+from bot.store.database import create_engine
+from bot.store.schema import create_all
+from bot.store.seed import Demo
+from bot.store.shop import SqlShop
+
+PG_URL = os.environ.get("SHOP_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def _postgres(tmp_schema: str) -> Engine:
+    admin = sa.create_engine(PG_URL, future=True)
+    try:
+        with admin.begin() as c:
+            c.exec_driver_sql(f'CREATE SCHEMA "{tmp_schema}"')
+    except sa.exc.OperationalError as exc:
+        admin.dispose()
+        if os.environ.get("CI") == "true":
+            raise
+        pytest.skip(f"PostgreSQL not reachable at {PG_URL}: {exc.orig}")
+    admin.dispose()
+    return sa.create_engine(PG_URL, future=True, pool_size=60, max_overflow=0,
+                            connect_args={"options": f"-csearch_path={tmp_schema}"})
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    if request.param == "sqlite":
+        engine = create_engine(f"sqlite:///{tmp_path / 'shop.db'}")
+        create_all(engine)
+        yield engine
+        engine.dispose()
+        return
+    schema = f"t_{secrets.token_hex(4)}"
+    engine = _postgres(schema)
+    create_all(engine)
+    yield engine
+    engine.dispose()
+    admin = sa.create_engine(PG_URL, future=True)
+    with admin.begin() as c:
+        c.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+    admin.dispose()
+
+
+@pytest.fixture
+def policy() -> Policy:
+    return load_policy(PROJECT_ROOT / "policy.yml")
+
+
+@pytest.fixture
+def seeded(engine: Engine, demo: Demo) -> SqlShop:
+    shop = SqlShop(engine)
+    shop.load(demo.customers, demo.products, demo.prices, demo.orders)
+    return shop
+
+
+@pytest.fixture
+def aftersales(engine: Engine, seeded: SqlShop, policy: Policy) -> SqlAfterSales:
+    return SqlAfterSales(engine, seeded, policy)
