@@ -8,8 +8,15 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.orders import ORDER_ACTIONS, ActionOrderStatus
+from actions.aftersales import ActionComplaint, ActionExchangeItem, ActionPriceProtection, ActionReturnItem
+from actions.orders import ORDER_ACTIONS, ActionOrderStatus, OrderAction
 from actions.services import Services
+
+#: Every question a bare order id or product can answer, by the intent that asked it.
+PENDING: dict[str, type[OrderAction]] = {
+    **ORDER_ACTIONS,
+    **{a.topic: a for a in (ActionPriceProtection, ActionReturnItem, ActionExchangeItem, ActionComplaint)},
+}
 
 
 class ActionInform(Action):
@@ -28,7 +35,7 @@ class ActionInform(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> list[dict[str, Any]]:
         pending = tracker.get_slot("pending_intent")
-        action = ORDER_ACTIONS.get(pending or "")
+        action = PENDING.get(pending or "")
         entities = {e.get("entity") for e in tracker.latest_message.get("entities", []) or []}
         if action is None and entities & {"order_id", "product"}:
             action = ActionOrderStatus

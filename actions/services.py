@@ -21,7 +21,9 @@ from rasa_sdk import Tracker
 from bot.catalog import Product
 from bot.errors import CustomerNotFound
 from bot.orders import Customer, Order
+from bot.policy import Policy, load_policy
 from bot.settings import Settings
+from bot.store.aftersales import SqlAfterSales
 from bot.store.database import create_engine
 from bot.store.schema import create_all
 from bot.store.shop import SqlShop
@@ -38,8 +40,13 @@ class Services:
     """Stores, clock and text tables the actions use."""
 
     shop: SqlShop
+    aftersales: SqlAfterSales
     settings: Settings = field(default_factory=Settings)
     clock: Callable[[], datetime] = utc_now
+
+    @property
+    def policy(self) -> Policy:
+        return self.aftersales.policy
 
     @cached_property
     def intent_labels(self) -> Mapping[str, Mapping[str, str]]:
@@ -50,7 +57,9 @@ class Services:
     def from_settings(cls, settings: Settings) -> Services:
         engine = create_engine(settings.database_url)
         create_all(engine)
-        return cls(shop=SqlShop(engine), settings=settings)
+        shop = SqlShop(engine)
+        return cls(shop=shop, aftersales=SqlAfterSales(engine, shop, load_policy(settings.policy_file)),
+                   settings=settings)
 
 
 _lock = threading.Lock()

@@ -9,14 +9,18 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.services import Services
+from bot.policy import load_policy
 from bot.settings import Settings
+from bot.store.aftersales import SqlAfterSales
 from bot.store.shop import SqlShop
 from tests.conftest import NOW
 
 
 @pytest.fixture
 def services(shop: SqlShop, settings: Settings) -> Services:
-    return Services(shop=shop, settings=settings, clock=lambda: NOW)
+    policy = load_policy(settings.policy_file)
+    return Services(shop=shop, aftersales=SqlAfterSales(shop.engine, shop, policy), settings=settings,
+                    clock=lambda: NOW)
 
 
 def tracker(intent: str = "order_status", *, text: str = "", entities: list[dict[str, Any]] | None = None,
