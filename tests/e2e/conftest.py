@@ -1,0 +1,74 @@
+"""The real stack (Rasa server, action server, web service) started once per test run.
+
+It serves the model that ``make test`` trained (``SHOP_TEST_MODEL``), on free
+ports, with its own databases in a temporary folder.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from scripts.stack import ROOT, Stack, free_port, latest_model
+
+
+def model_path() -> Path:
+    named = os.environ.get("SHOP_TEST_MODEL")
+    model = Path(named) if named else latest_model(ROOT / "models")
+    if model is None or not model.exists():
+        pytest.fail("no trained model: run `make test` (it trains once) or `rasa train`")
+    return model
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    s = Stack(var_dir=tmp_path_factory.mktemp("stack"), model=model_path(), web_port=free_port(),
+              rasa_ports=(free_port(),), action_port=free_port(), quiet=True)
+    try:
+        s.start(timeout_s=240)
+    except Exception:
+        for log in sorted(s.var_dir.glob("*.log")):
+            print(f"--- {log.name}\n{log.read_text(errors='replace')[-4000:]}")
+        s.stop()
+        raise
+    yield s
+    s.stop()
+
+
+class Shopper:
+    """A signed-in shopper talking to the web service over HTTP."""
+
+    def __init__(self, base: str, customer_id: str) -> None:
+        self.base = base
+        self.http = requests.Session()
+        resp = self.http.post(f"{base}/api/session", json={"customer_id": customer_id}, timeout=10)
+        resp.raise_for_status()
+        self.conversation_id = resp.json()["conversation_id"]
+
+    def open(self) -> list[dict[str, Any]]:
+        resp = self.http.post(f"{self.base}/api/chat/open", json={}, timeout=60)
+        resp.raise_for_status()
+        return list(resp.json()["messages"])
+
+    def say(self, text: str, payload: str | None = None) -> list[dict[str, Any]]:
+        body: dict[str, Any] = {"text": text}
+        if payload is not None:
+            body["payload"] = payload
+        resp = self.http.post(f"{self.base}/api/messages", json=body, timeout=60)
+        resp.raise_for_status()
+        return list(resp.json()["messages"])
+
+
+@pytest.fixture
+def shopper(stack: Stack) -> Any:
+    return lambda customer_id: Shopper(stack.url, customer_id)
+
+
+def chromium_path() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
