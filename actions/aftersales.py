@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -35,6 +35,11 @@ def pick_line(ctx: Context, order: Order) -> OrderLine:
     return (active or list(order.lines))[0]
 
 
+def handoff(reason: str) -> list[EventType]:
+    """Events that hand the conversation to a human agent next (``action_handoff``)."""
+    return [SlotSet("handoff_reason", reason), FollowupAction("action_handoff")]
+
+
 def say(dispatcher: CollectingDispatcher, ctx: Context, decision: Decision, **extra: Any) -> None:
     facts = dict(decision.facts)
     facts.setdefault("product", facts.get(f"product_{ctx.language}", ""))
@@ -55,6 +60,8 @@ class ActionPriceProtection(OrderAction):
         allowed = [d for d in decisions if d.allowed or d.reason == "already_claimed"]
         for d in allowed or decisions[:1]:
             say(dispatcher, ctx, d)
+        if any(d.reason == "eligible_needs_review" for d in decisions):
+            return handoff("claim_review")
         return []
 
 
@@ -103,7 +110,7 @@ class ActionComplaint(OrderAction):
         dispatcher.utter_message(response=response, complaint_id=complaint.complaint_id, product=product,
                                  order_id=order.order_id,
                                  decision_due=display.when(ctx.services.policy.decision_due(ctx.now)))
-        return []
+        return handoff("safety") if andon.reason == "safety" else []
 
 
 class ActionRefundStatus(OrderAction):

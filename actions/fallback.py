@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -14,7 +15,21 @@ from actions.services import Services, default_services
 NOT_GUESSES = {"nlu_fallback", "out_of_scope", "inform", "affirm", "deny"}
 
 
+def consecutive_fallbacks(tracker: Tracker) -> int:
+    """How many of the latest user messages in a row fell below the NLU confidence threshold."""
+    count = 0
+    for event in reversed(tracker.events):
+        if event.get("event") != "user":
+            continue
+        if ((event.get("parse_data") or {}).get("intent") or {}).get("name") != "nlu_fallback":
+            break
+        count += 1
+    return count
+
+
 class ActionTwoGuesses(Action):
+    """Offers the two best guesses; the second miss in a row goes to a human agent."""
+
     def __init__(self, services: Services | None = None) -> None:
         self._services = services
 
@@ -23,6 +38,8 @@ class ActionTwoGuesses(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> list[dict[str, Any]]:
+        if consecutive_fallbacks(tracker) >= 2:
+            return [SlotSet("handoff_reason", "fallbacks"), FollowupAction("action_handoff")]
         labels = (self._services or default_services()).intent_labels
         language = tracker.get_slot("language") or "zh"
         ranking = tracker.latest_message.get("intent_ranking") or []

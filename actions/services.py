@@ -25,6 +25,7 @@ from bot.policy import Policy, load_policy
 from bot.settings import Settings
 from bot.store.aftersales import SqlAfterSales
 from bot.store.database import create_engine
+from bot.store.handoff import SqlHandoff
 from bot.store.schema import create_all
 from bot.store.shop import SqlShop
 
@@ -41,6 +42,7 @@ class Services:
 
     shop: SqlShop
     aftersales: SqlAfterSales
+    handoff: SqlHandoff
     settings: Settings = field(default_factory=Settings)
     clock: Callable[[], datetime] = utc_now
 
@@ -59,7 +61,7 @@ class Services:
         create_all(engine)
         shop = SqlShop(engine)
         return cls(shop=shop, aftersales=SqlAfterSales(engine, shop, load_policy(settings.policy_file)),
-                   settings=settings)
+                   handoff=SqlHandoff(engine), settings=settings)
 
 
 _lock = threading.Lock()

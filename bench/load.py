@@ -168,11 +168,11 @@ def peak_rss_mb(root: int) -> float:
     return sum(_status_kb(pid, "VmHWM") for pid in process_tree(root)) / 1024
 
 
-def cpu_seconds(root: int) -> float:
-    """User + system CPU seconds used so far by a process and its live descendants."""
+def cpu_seconds(root: int, children: bool = True) -> float:
+    """User + system CPU seconds used so far by a process (and its live descendants)."""
     ticks = os.sysconf("SC_CLK_TCK")
     total = 0
-    for pid in process_tree(root):
+    for pid in process_tree(root) if children else [root]:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
             total += int(fields[11]) + int(fields[12])  # utime, stime
@@ -184,20 +184,26 @@ def cpu_seconds(root: int) -> float:
 class CpuMeter:
     """CPU use of named processes (and this client) over one phase, in percent of one core."""
 
+    CLIENT = "bench-client"  # this process alone: the servers are its children
+
     def __init__(self, pids: dict[str, int]) -> None:
-        self.pids = {**pids, "bench-client": os.getpid()}
+        self.pids = {**pids, self.CLIENT: os.getpid()}
         self.started = 0.0
         self.before: dict[str, float] = {}
+        self.percent: dict[str, float] = {}
+
+    def _read(self) -> dict[str, float]:
+        return {name: cpu_seconds(pid, children=name != self.CLIENT) for name, pid in self.pids.items()}
 
     def __enter__(self) -> CpuMeter:
         self.started = time.monotonic()
-        self.before = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+        self.before = self._read()
         return self
 
     def __exit__(self, *exc: object) -> None:
         wall = time.monotonic() - self.started
-        self.percent = {name: 100 * (cpu_seconds(pid) - self.before[name]) / wall
-                        for name, pid in self.pids.items()}
+        after = self._read()
+        self.percent = {name: 100 * (after[name] - self.before[name]) / wall for name in self.pids}
 
     def row(self) -> str:
         return "cpu% " + " ".join(f"{name}={p:.0f}" for name, p in self.percent.items())

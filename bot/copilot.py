@@ -262,9 +262,10 @@ def suggest_for_orders(orders: Sequence[Order], products: Mapping[str, Product],
     complaints = tuple(complaints)
     by_id = {o.order_id: o for o in orders}
     chosen = [by_id[i] for i in dict.fromkeys(prefer) if i in by_id]
-    rest = sorted((o for o in orders if o.order_id not in set(prefer)), key=lambda o: o.placed_at, reverse=True)
+    preferred = set(prefer)
+    rest = sorted((o for o in orders if o.order_id not in preferred), key=lambda o: o.placed_at, reverse=True)
     for order in [*chosen, *rest]:
-        said = defect if (not prefer or order.order_id in prefer) else None
+        said = defect if (not preferred or order.order_id in preferred) else None
         for line in order.lines:
             product = products.get(line.sku)
             if product is None:
@@ -379,7 +380,7 @@ def suggested_replies(language: str, resolution: Resolution | None, order_facts:
     """
     _check_language(language)
     facts = {k: v for k, v in order_facts.items() if isinstance(v, str) and v}
-    status = facts.get("status")
+    status = facts.get("status", "")
     if status in templates.statuses:
         facts["status_text"] = templates.statuses[status][language]
     if resolution is not None:

@@ -7,7 +7,10 @@ for the others. The classifier is a histogram gradient-boosting model (it
 learns interactions such as "issue is price_protection *and* the price
 dropped" without hand-made crosses) wrapped in ``CalibratedClassifierCV``
 (isotonic, 3 folds) so its outputs are probabilities; ``bot.prediction.rank``
-then normalises them over each shopper's candidate set.
+then normalises them over each shopper's candidate set. Fitting and scoring
+run on one OpenMP thread: a shopper's dozen candidates score in milliseconds
+that way, while the thread pool's start-up costs more than it saves, and
+the cores are shared with the rest of the assistant.
 
 The model file is build output (``models/``, git-ignored): one JSON header
 line (format, version, feature list, scikit-learn version, SHA-256 of the
@@ -33,6 +36,7 @@ import numpy as np
 import sklearn
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import HistGradientBoostingClassifier
+from threadpoolctl import threadpool_limits
 
 from bot.prediction import FEATURES, LABELS, Candidate, PredictionError
 
@@ -72,7 +76,9 @@ class PredictorModel:
         if not candidates:
             return []
         x = np.vstack([featurize(c) for c in candidates])
-        return [float(p) for p in self.estimator.predict_proba(x)[:, 1]]
+        with threadpool_limits(limits=1, user_api="openmp"):
+            probabilities = self.estimator.predict_proba(x)[:, 1]
+        return [float(p) for p in probabilities]
 
 
 def featurize(candidate: Candidate) -> np.ndarray:
@@ -122,7 +128,8 @@ def train(examples: Sequence[Example], seed: int) -> PredictorModel:
                                              early_stopping=False, random_state=seed)
     # Positional: the keyword is base_estimator in scikit-learn 1.1, estimator from 1.2.
     calibrated = CalibratedClassifierCV(booster, method="isotonic", cv=3)
-    calibrated.fit(np.vstack(rows), np.asarray(targets))
+    with threadpool_limits(limits=1, user_api="openmp"):
+        calibrated.fit(np.vstack(rows), np.asarray(targets))
     return PredictorModel(calibrated)
 
 

@@ -186,6 +186,49 @@ andon_events = sa.Table(
     sa.Column("at", UtcDateTime, nullable=False),
 )
 
+agents = sa.Table(
+    "agents", metadata,
+    sa.Column("agent_id", sa.String(32), primary_key=True),
+    sa.Column("password_hash", sa.String(200), nullable=False),
+    sa.Column("data", sa.JSON, nullable=False),  # bot.routing.Agent.to_json()
+)
+
+agent_sessions = sa.Table(
+    "agent_sessions", metadata,
+    sa.Column("token", sa.String(64), primary_key=True),
+    sa.Column("agent_id", sa.String(32), sa.ForeignKey("agents.agent_id"), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+)
+
+tickets = sa.Table(
+    "tickets", metadata,
+    sa.Column("ticket_id", sa.String(40), primary_key=True),
+    sa.Column("conversation_id", sa.String(64), nullable=False, index=True),
+    sa.Column("status", sa.String(20), nullable=False, index=True),
+    sa.Column("data", sa.JSON, nullable=False),  # bot.routing.Ticket.to_json()
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+)
+
+ticket_events = sa.Table(
+    "ticket_events", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("ticket_id", sa.String(40), nullable=False, index=True),
+    sa.Column("actor", sa.String(64), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),  # opened, assigned, took_over, message, transfer...
+    sa.Column("detail", sa.JSON, nullable=False),
+    sa.Column("at", UtcDateTime, nullable=False),
+)
+
+suggestion_outcomes = sa.Table(
+    "suggestion_outcomes", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("ticket_id", sa.String(40), nullable=False, index=True),
+    sa.Column("suggestion_id", sa.String(64), nullable=False),
+    sa.Column("suggestion_type", sa.String(32), nullable=False),
+    sa.Column("outcome", sa.String(16), nullable=False),  # shown, accepted, edited, ignored
+    sa.Column("at", UtcDateTime, nullable=False),
+)
+
 
 def create_all(engine: sa.engine.Engine) -> None:
     """Create missing tables (idempotent)."""

@@ -12,6 +12,7 @@ from actions.services import Services
 from bot.policy import load_policy
 from bot.settings import Settings
 from bot.store.aftersales import SqlAfterSales
+from bot.store.handoff import SqlHandoff
 from bot.store.shop import SqlShop
 from tests.conftest import NOW
 
@@ -19,8 +20,10 @@ from tests.conftest import NOW
 @pytest.fixture
 def services(shop: SqlShop, settings: Settings) -> Services:
     policy = load_policy(settings.policy_file)
-    return Services(shop=shop, aftersales=SqlAfterSales(shop.engine, shop, policy), settings=settings,
-                    clock=lambda: NOW)
+    handoff = SqlHandoff(shop.engine)
+    handoff.seed_agents()
+    return Services(shop=shop, aftersales=SqlAfterSales(shop.engine, shop, policy), handoff=handoff,
+                    settings=settings, clock=lambda: NOW)
 
 
 def tracker(intent: str = "order_status", *, text: str = "", entities: list[dict[str, Any]] | None = None,
