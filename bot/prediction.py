@@ -190,7 +190,7 @@ FEATURES: tuple[str, ...] = (
     "open_claim",  # a price-protection claim is pending review or approved, not paid yet
     "open_ticket",  # an after-sales ticket is open for the order
     "refund_recent",  # cancelled after payment, or refunded within config.refund_recent_days
-    "contacts_on_order",  # the shopper's contacts about this order in the repeat window
+    "contacts_on_order",  # the shopper's contacts about this order in config.repeat_window_days
     "repeat_contacts",  # contacts_on_order reached config.repeat_contacts
     "contacts_same_issue",  # past contacts about this order with the candidate's issue
     "defect_reports",  # distinct other shoppers reporting defects on the order's SKUs
@@ -271,7 +271,7 @@ class PredictorConfig:
     lookback_days: float = 90
     max_orders: int = 8
     top_n: int = 3
-    model_weight: float = 0.5
+    model_weight: float = 0.75
 
     def __post_init__(self) -> None:
         for name in ("stale_tracking_hours", "delivered_recently_days", "return_closing_days",
@@ -550,8 +550,12 @@ def open_claims(order: Order, claims: Iterable[ClaimRecord]) -> tuple[ClaimRecor
 
 
 def is_refund_recent(order: Order, now: datetime, config: PredictorConfig) -> bool:
-    """Money is on its way back: cancelled after payment within the window, or refunded
-    at most ``config.refund_recent_days`` (14) ago (to the second)."""
+    """Money is on its way back: refunded at most ``config.refund_recent_days`` (14) ago,
+    to the second, or cancelled after payment within as long of placing the order (an
+    order records no cancellation time; cancelling happens before shipment, soon after).
+
+    Refunded 2026-11-12 10:00:00: asked about through 2026-11-26 10:00:00, not a second later.
+    """
     window = timedelta(days=config.refund_recent_days)
     if order.status == OrderStatus.REFUNDED:
         when = order.refunded_at or order.placed_at
@@ -578,8 +582,8 @@ def defect_reports(order: Order, complaints: Iterable[Complaint], customer_id: s
     """Distinct *other* shoppers who complained about one of the order's SKUs within
     ``config.defect_window_days`` (14, to the second) of ``now``.
 
-    Only orders already in the shopper's hands count (shipped or delivered).
-    The number is a feature; it is never shown to the shopper.
+    Only shipped or delivered orders count: the shopper has, or is about to
+    have, the product. The number is a feature; it is never shown to the shopper.
     """
     if order.status not in (OrderStatus.DELIVERED, OrderStatus.SHIPPED):
         return 0
@@ -594,6 +598,9 @@ def signals(order: Order, history: CustomerHistory, now: datetime, policy: Polic
     """Every rule signal of one order at ``now``."""
     ret = open_return(order, history.products, policy, now)
     drop = price_drop(order, history, policy, now)
+    # A lower shelf price long after the purchase is not news (protected drops have their own window).
+    anchor = order.delivered_at or order.paid_at or order.placed_at
+    recent = now - anchor <= timedelta(days=config.lookback_days)
     return OrderSignals(
         hours_late=hours_late(order, now),
         stale_hours=stale_hours(order, now, config),
@@ -601,7 +608,7 @@ def signals(order: Order, history: CustomerHistory, now: datetime, policy: Polic
         not_shipped=is_not_shipped(order, now, config),
         awaiting_payment=is_awaiting_payment(order),
         price_drop=drop,
-        shelf_price=None if drop is not None else shelf_drop(order, history, now),
+        shelf_price=None if drop is not None or not recent else shelf_drop(order, history, now),
         return_decision=ret,
         return_closing=is_return_closing(ret, now, config),
         recently_delivered=is_recently_delivered(order, now, config),
@@ -651,9 +658,10 @@ def candidates(history: CustomerHistory, now: datetime, policy: Policy,
         for reason in reasons:
             for issue in _issues_of(reason, found):
                 by_issue.setdefault(issue, []).append(reason)
-        for issue in RULE_WEIGHTS[context.code] if context.code in RULE_WEIGHTS else ():
+        for issue in RULE_WEIGHTS[context.code]:
             by_issue.setdefault(issue, [])
-        base = _order_features(order, found, history, now, rank, n_orders, total_signals, len(reasons))
+        base = _order_features(order, found, history, now, config, rank, n_orders, total_signals,
+                               len(reasons))
         for issue in sorted(by_issue, key=LABELS.index):
             mine = sorted(by_issue[issue], key=_by_weight(issue))
             features = dict(base)
@@ -662,7 +670,8 @@ def candidates(history: CustomerHistory, now: datetime, policy: Policy,
             features["contacts_same_issue"] = float(sum(
                 1 for c in history.contacts if c.order_id == order.order_id and c.intent == issue
                 and c.at <= now))
-            all_reasons = tuple(mine) if context.code == "awaiting_payment" and mine else (*mine, context)
+            # An unpaid order's context is its awaiting_payment signal: never list it twice.
+            all_reasons = tuple(mine) if context.code in {r.code for r in mine} else (*mine, context)
             out.append(Candidate(issue, order.order_id, features, all_reasons))
     other = {f"issue:{OTHER}": 1.0, "n_orders": math.log1p(n_orders),
              "customer_signals": float(total_signals)}
@@ -793,7 +802,8 @@ def _contacts_in_window(order_id: str, contacts: Iterable[Contact], since: datet
 
 
 def _order_features(order: Order, found: OrderSignals, history: CustomerHistory, now: datetime,
-                    rank: int, n_orders: int, total_signals: int, order_signals: int) -> dict[str, float]:
+                    config: PredictorConfig, rank: int, n_orders: int, total_signals: int,
+                    order_signals: int) -> dict[str, float]:
     f: dict[str, float] = {f"status:{order.status.value}": 1.0}
     products = _line_products(order, history.products)
     if products:
@@ -832,7 +842,8 @@ def _order_features(order: Order, found: OrderSignals, history: CustomerHistory,
     f["open_claim"] = float(bool(found.open_claims))
     f["open_ticket"] = float(found.open_ticket)
     f["refund_recent"] = float(found.refund_recent)
-    window = _contacts_in_window(order.order_id, history.contacts, now - timedelta(days=7), now)
+    since = now - timedelta(days=config.repeat_window_days)
+    window = _contacts_in_window(order.order_id, history.contacts, since, now)
     f["contacts_on_order"] = float(len(window))
     f["repeat_contacts"] = float(bool(found.repeat_contacts))
     f["defect_reports"] = float(found.defect_reports)

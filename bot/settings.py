@@ -26,6 +26,7 @@ class Settings:
         max_message_chars: Longest shopper message that is passed on to Rasa.
         rasa_timeout_s: How long the web service waits for one Rasa turn.
         policy_file: YAML file holding every after-sales policy number.
+        predictor_file: The trained issue predictor (a build output); missing means rules only.
         cookie_secure: Whether session cookies carry the Secure flag.
     """
 
@@ -40,6 +41,7 @@ class Settings:
     rasa_timeout_s: float = 20.0
     policy_file: Path = PROJECT_ROOT / "policy.yml"
     cookie_secure: bool = False
+    predictor_file: Path = PROJECT_ROOT / "models" / "predictor.joblib"
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -63,6 +65,7 @@ class Settings:
             rasa_timeout_s=float(env.get("SHOP_RASA_TIMEOUT_S", str(base.rasa_timeout_s))),
             policy_file=Path(env.get("SHOP_POLICY_FILE", str(base.policy_file))),
             cookie_secure=env.get("SHOP_COOKIE_SECURE", "0") == "1",
+            predictor_file=Path(env.get("SHOP_PREDICTOR_FILE", str(base.predictor_file))),
         )
 
     def with_(self, **changes: object) -> Settings:

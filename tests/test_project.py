@@ -87,6 +87,10 @@ class TestDomain:
         strings = json.loads((ROOT / "bot/web/static/i18n.json").read_text("utf-8"))
         assert set(strings["zh"]) == set(strings["en"])
 
+    def test_agent_console_strings_have_the_same_keys_in_both_languages(self) -> None:
+        strings = json.loads((ROOT / "bot/web/static/agent_i18n.json").read_text("utf-8"))
+        assert set(strings["zh"]) == set(strings["en"])
+
     def test_every_web_error_code_has_text(self) -> None:
         strings = json.loads((ROOT / "bot/web/static/i18n.json").read_text("utf-8"))
         for code in STATUS:
@@ -97,7 +101,7 @@ class TestPureCore:
     FRAMEWORKS = ("aiohttp", "rasa", "rasa_sdk", "sqlalchemy", "sanic", "tensorflow")
     CORE = ["bot/catalog.py", "bot/orders.py", "bot/errors.py", "bot/language.py", "bot/display.py",
             "bot/resolution.py", "bot/chat.py", "bot/policy.py", "bot/protection.py", "bot/returns.py",
-            "bot/andon.py", "bot/decision.py"]
+            "bot/andon.py", "bot/decision.py", "bot/routing.py", "bot/copilot.py", "bot/prediction.py"]
 
     @pytest.mark.parametrize("module", CORE)
     def test_the_core_imports_no_framework_and_reads_no_clock(self, module: str) -> None:
@@ -123,7 +127,9 @@ class TestRasaData:
         result = subprocess.run([str(Path(sys.executable).parent / "rasa"), "data", "validate"],
                                 cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-        source = "\n".join(p.read_text("utf-8") for p in (ROOT / "actions").glob("*.py"))
+        # actions send responses, and the web service executes one after a handoff
+        source = "\n".join(p.read_text("utf-8") for p in [*(ROOT / "actions").glob("*.py"),
+                                                           *(ROOT / "bot/web").glob("*.py")])
         prefixes = set(re.findall(r'"(utter_[a-z_]+?)_?\{', source)) | set(re.findall(r'f"(utter_[a-z_]+)_\{', source))
         decided = {f"utter_{topic}_{r}" for topic, reasons in DECISION_REASONS.items() for r in reasons}
         decided |= {f"utter_ask_{slot}" for form in DOMAIN["forms"].values() for slot in form["required_slots"]}

@@ -18,13 +18,13 @@ independently of the predictor's rules (it never calls them):
 * hidden factors the predictor cannot see move those weights: a persona
   (price hawks, anxious trackers) and a faulty unit (more likely when other
   shoppers complain about the same SKU);
-* the order is drawn by its total weight times a recency factor, then the
-  issue by its weight;
-* the shopper's attention goes to the most pressing order (salience cubed)
-  and its most pressing question (weight squared);
-* noise, 15% in all: 5% ask about something unrelated to their orders
-  ("other"), 4% about a random issue of their most pressing order, 4% about a
-  plausible issue of another order, 2% about a random issue of a random order.
+* the order is drawn by its salience (total weight times a recency factor)
+  cubed, then the issue by its weight squared: attention goes to the most
+  pressing order and to its most pressing question;
+* noise, 17% in all: 5% ask about something unrelated to their orders
+  ("other"), 5% about a random issue of their most pressing order, 5% about a
+  plausible issue of another order (when they have one), 2% about a random
+  issue of a random order.
   ``noise`` scales these shares (0 for none, 1 as described).
 
 Shoppers open the chat with a probability that grows with how pressing their
@@ -95,10 +95,11 @@ ORDER_COUNTS: Mapping[int, float] = MappingProxyType({0: 5, 1: 30, 2: 22, 3: 15,
 PERSONAS: Mapping[str, float] = MappingProxyType({"steady": 0.6, "price_hawk": 0.2, "anxious": 0.2})
 
 #: Noise: "other", a random issue about the most pressing order, a plausible issue
-#: about another order, a random issue about a random order (15% in all).
+#: about another order, a random issue about a random order (17% in all; "another
+#: order" needs two orders, so about 16% of shoppers in practice).
 P_OTHER = 0.05
-P_UNRELATED_ISSUE = 0.04
-P_OTHER_ORDER = 0.04
+P_UNRELATED_ISSUE = 0.05
+P_OTHER_ORDER = 0.05
 P_RANDOM = 0.02
 #: Exponents on order salience and issue weight in the situation draw (1: proportional):
 #: attention goes to the most pressing order, and to its most pressing question.

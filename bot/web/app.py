@@ -10,20 +10,30 @@ from datetime import UTC, datetime
 import yaml
 from aiohttp import web
 
+from bot import copilot, prediction, prediction_model
+from bot.policy import load_policy
 from bot.settings import Settings
+from bot.store.aftersales import SqlAfterSales
 from bot.store.database import create_engine
+from bot.store.handoff import SqlHandoff
 from bot.store.schema import create_all
 from bot.store.seed import build_demo
 from bot.store.sessions import SqlSessions
 from bot.store.shop import SqlShop
 from bot.store.transcript import SqlTranscript
-from bot.web import chat
+from bot.web import agent, chat
 from bot.web.errors import error_middleware
 from bot.web.hub import Hub
 from bot.web.keys import (
+    aftersales_key,
     clock_key,
+    copilot_text_key,
+    handoff_key,
     hub_key,
     intents_key,
+    prediction_text_key,
+    predictor_key,
+    rasa_conversations_key,
     rasa_key,
     sessions_key,
     settings_key,
@@ -31,7 +41,7 @@ from bot.web.keys import (
     strings_key,
     transcript_key,
 )
-from bot.web.rasa_client import RasaClient
+from bot.web.rasa_client import RasaClient, RasaConversations
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +81,14 @@ def create_app(settings: Settings, *, rasa: RasaClient | None = None,
     app[transcript_key] = SqlTranscript(engine)
     app[hub_key] = Hub()
     app[rasa_key] = rasa or RasaClient(settings.rasa_urls, settings.rasa_token, settings.rasa_timeout_s)
+    app[rasa_conversations_key] = RasaConversations(app[rasa_key])
+    app[aftersales_key] = SqlAfterSales(engine, shop, load_policy(settings.policy_file))
+    app[handoff_key] = SqlHandoff(engine)
+    if seed:
+        app[handoff_key].seed_agents()
+    app[predictor_key] = prediction_model.load(settings.predictor_file)  # None: rules only, logged
+    app[prediction_text_key] = prediction.load_templates()
+    app[copilot_text_key] = copilot.load_templates()
 
     async def lifetimes(app: web.Application) -> AsyncIterator[None]:
         await app[rasa_key].start()
@@ -81,6 +99,7 @@ def create_app(settings: Settings, *, rasa: RasaClient | None = None,
 
     app.cleanup_ctx.append(lifetimes)
     app.add_routes(chat.routes)
+    app.add_routes(agent.routes)
     app.router.add_static("/static", settings.project_root / "bot/web/static")
     return app
 

@@ -10,9 +10,12 @@ from aiohttp import WSMsgType, web
 
 from bot.chat import ChatMessage, from_rasa, prepare
 from bot.store.sessions import WebSession
+from bot.web.assist import build_copilot
 from bot.web.errors import ApiError
+from bot.web.hub import AGENTS
 from bot.web.keys import (
     clock_key,
+    handoff_key,
     hub_key,
     intents_key,
     rasa_key,
@@ -21,6 +24,7 @@ from bot.web.keys import (
     shop_key,
     transcript_key,
 )
+from bot.web.rasa_client import RasaUnavailable
 
 log = logging.getLogger(__name__)
 COOKIE = "shop_session"
@@ -145,16 +149,49 @@ async def converse(app: web.Application, s: WebSession, shown: str | None,
     if Rasa is down; the caller then gets a 503 it can retry.
     """
     transcript, hub, now = app[transcript_key], app[hub_key], app[clock_key]
+    ticket = app[handoff_key].open_ticket_of(s.conversation_id)
     if shown is not None:
-        mine = transcript.append(s.conversation_id, "shopper", shown, now())
+        intent, confidence = await _intent(app, sent) if ticket is not None else (None, None)
+        mine = transcript.append(s.conversation_id, "shopper", shown, now(), intent=intent, confidence=confidence)
         await hub.publish(s.conversation_id, {"type": "message", "message": mine.to_json()})
+        if ticket is not None:
+            await hub.publish(AGENTS, {"type": "message", "ticket_id": ticket.ticket_id, "message": mine.to_json()})
     outputs = await app[rasa_key].send(
         s.conversation_id, sent, {"customer_id": s.customer_id, "language": s.language})
+    await _handoff_news(app, s, outputs)
+    if ticket is not None and shown is not None:
+        await hub.publish(AGENTS, {"type": "copilot", "ticket_id": ticket.ticket_id,
+                                   "copilot": build_copilot(app, ticket, ticket.language)})
     replies = [transcript.append(s.conversation_id, "bot", text, now(), buttons=buttons, card=card)
                for text, buttons, card in from_rasa(outputs)]
     for m in replies:
         await hub.publish(s.conversation_id, {"type": "message", "message": m.to_json()})
     return replies
+
+
+async def _intent(app: web.Application, text: str) -> tuple[str | None, float | None]:
+    """The NLU's reading of a message an agent will see (best effort: None if Rasa is busy)."""
+    if text.startswith("/"):
+        return text[1:].split("{", 1)[0], 1.0
+    try:
+        parsed = await app[rasa_key].parse(text)
+    except RasaUnavailable:
+        return None, None
+    intent = parsed.get("intent") or {}
+    return intent.get("name"), intent.get("confidence")
+
+
+async def _handoff_news(app: web.Application, s: WebSession, outputs: list[dict[str, Any]]) -> None:
+    """When a Rasa turn opened a ticket, tell the agent consoles and the shopper's page."""
+    for out in outputs:
+        custom = out.get("custom") if isinstance(out, dict) else None
+        news = custom.get("handoff") if isinstance(custom, dict) else None
+        if isinstance(news, dict):
+            status = {"assigned": "with_agent", "queued": "queued"}.get(str(news.get("status")), "bot")
+            await app[hub_key].publish(s.conversation_id, {
+                "type": "status", "status": status, "position": news.get("position"),
+                "wait_minutes": news.get("wait_minutes")})
+            await app[hub_key].publish(AGENTS, {"type": "tickets"})
 
 
 @routes.get("/api/ws")

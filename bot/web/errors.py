@@ -10,6 +10,7 @@ from aiohttp import web
 
 from bot.chat import MessageRejected
 from bot.errors import CustomerNotFound, InvalidData, NotAllowed, OrderNotFound, ProductNotFound, ShopError
+from bot.routing import NotYourTicket, TicketNotFound
 from bot.web.rasa_client import RasaUnavailable
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,9 @@ STATUS = {
     "request_too_large": 413,
     "rate_limited": 429,
     "forbidden": 403,
+    "invalid_credentials": 401,
+    "ticket_not_found": 404,
+    "not_your_ticket": 403,
     "internal_error": 500,
 }
 
@@ -63,6 +67,8 @@ def code_of(exc: Exception) -> tuple[str, dict[str, Any]]:
     if isinstance(exc, RasaUnavailable):
         return "rasa_unavailable", {}
     if isinstance(exc, (CustomerNotFound, OrderNotFound, ProductNotFound, InvalidData)):
+        return exc.code, {}
+    if isinstance(exc, (TicketNotFound, NotYourTicket)):
         return exc.code, {}
     if isinstance(exc, NotAllowed):
         return "not_allowed", {"reason": exc.reason}

@@ -12,6 +12,9 @@ from aiohttp import web
 
 log = logging.getLogger(__name__)
 
+#: The channel every agent console listens on (shopper pages listen on their conversation id).
+AGENTS = "agents"
+
 
 class Hub:
     """Owns every open websocket; ``close_all`` runs at shutdown."""

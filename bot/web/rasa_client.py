@@ -82,3 +82,43 @@ class RasaClient:
         except (aiohttp.ClientError, TimeoutError):
             return False
         return True
+
+
+class RasaConversations:
+    """The parts of Rasa's HTTP API the agent console needs: pause, resume, record, execute."""
+
+    def __init__(self, client: RasaClient) -> None:
+        self.client = client
+
+    async def _post(self, sender: str, path: str, body: Any, **params: str) -> dict[str, Any]:
+        url = f"{self.client.url_for(sender)}/conversations/{sender}/{path}"
+        try:
+            async with self.client.session.post(url, json=body,
+                                                params={"token": self.client.token, **params}) as r:
+                if r.status != 200:
+                    raise RasaUnavailable(f"{url} answered {r.status}: {(await r.text())[:200]}")
+                data = await r.json(content_type=None)
+                return data if isinstance(data, dict) else {}
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise RasaUnavailable(f"{url}: {exc!r}") from exc
+
+    async def pause(self, sender: str) -> None:
+        await self._post(sender, "tracker/events", [{"event": "pause"}], include_events="NONE")
+
+    async def resume(self, sender: str) -> None:
+        """Resume, then ``action_listen`` (without it Rasa does not pick up again: NOTES.md)."""
+        await self._post(sender, "tracker/events",
+                         [{"event": "resume"}, {"event": "action", "name": "action_listen"}],
+                         include_events="NONE")
+
+    async def record_agent_message(self, sender: str, text: str, agent_id: str) -> None:
+        """Store an agent's message on the tracker as a bot event (the transcript stays complete)."""
+        await self._post(sender, "tracker/events",
+                         [{"event": "bot", "text": text, "metadata": {"agent_id": agent_id}}],
+                         include_events="NONE")
+
+    async def execute(self, sender: str, action: str) -> list[dict[str, Any]]:
+        """Run one action (e.g. ``utter_after_handoff``) and return the messages it produced."""
+        data = await self._post(sender, "execute", {"name": action}, include_events="NONE")
+        messages = data.get("messages")
+        return messages if isinstance(messages, list) else []

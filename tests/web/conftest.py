@@ -17,12 +17,33 @@ class FakeRasa:
 
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
+        self.events: dict[str, list[dict[str, Any]]] = {}
+        self.executed: list[tuple[str, str]] = []
         self.status = 200
 
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/webhooks/rest/webhook", self.webhook)
+        app.router.add_post("/model/parse", self.parse)
+        app.router.add_post("/conversations/{sender}/tracker/events", self.tracker_events)
+        app.router.add_post("/conversations/{sender}/execute", self.execute)
         return app
+
+    async def parse(self, request: web.Request) -> web.Response:
+        assert request.query.get("token") == "t"
+        body = await request.json()
+        return web.json_response({"text": body["text"], "intent": {"name": "order_status", "confidence": 0.91}})
+
+    async def tracker_events(self, request: web.Request) -> web.Response:
+        assert request.query.get("token") == "t"
+        self.events.setdefault(request.match_info["sender"], []).extend(await request.json())
+        return web.json_response({})
+
+    async def execute(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.executed.append((request.match_info["sender"], body["name"]))
+        return web.json_response({"messages": [{"recipient_id": request.match_info["sender"],
+                                                "text": f"executed:{body['name']}"}]})
 
     async def webhook(self, request: web.Request) -> web.Response:
         body = await request.json()
