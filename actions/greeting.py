@@ -1,4 +1,4 @@
-"""The opening of a chat: a greeting by name, and a price drop the shopper can claim."""
+"""The opening of a chat: a greeting by name, a price drop to claim, and "猜你想问" suggestions."""
 
 from __future__ import annotations
 
@@ -9,29 +9,18 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.services import Context, Services, default_services
-from bot import display
-from bot.decision import Decision
-from bot.protection import assess_price_protection
-
-
-def claimable_drops(ctx: Context) -> list[Decision]:
-    """Every line whose price dropped inside its window and is not claimed yet, biggest first."""
-    claims = [c.claim for c in ctx.services.aftersales.claims_of(ctx.customer_id)] if ctx.customer_id else []
-    prices = ctx.services.shop.price_history(ctx.products)
-    found = []
-    for order in ctx.orders:
-        for line in order.lines:
-            product = ctx.products.get(line.sku)
-            if product is None:
-                continue
-            d = assess_price_protection(order, line, product, prices, [c for c in claims if c.line_id == line.line_id],
-                                        ctx.services.policy, ctx.now)
-            if d.allowed:
-                found.append(d)
-    return sorted(found, key=lambda d: d.amount or 0, reverse=True)
+from bot.prediction import Prediction, predict, question
+from bot.store.profile import load_history
 
 
 class ActionGreet(Action):
+    """Greets the shopper and offers what they most likely came for, before they type.
+
+    A claimable price drop is announced first with a one-tap claim (issue 3);
+    the predictor's top suggestions follow as buttons that start the matching
+    flow with the order filled in. Only the shopper's own orders are used.
+    """
+
     def __init__(self, services: Services | None = None) -> None:
         self._services = services
 
@@ -46,10 +35,22 @@ class ActionGreet(Action):
             dispatcher.utter_message(response="utter_greet")
             return []
         dispatcher.utter_message(response="utter_greet_named", name=customer.name)
-        drops = claimable_drops(ctx)
-        if drops:
-            top = drops[0]
-            dispatcher.utter_message(response="utter_price_drop_notice", order_id=top.facts["order_id"],
-                                     product=top.facts[f"product_{ctx.language}"],
-                                     amount=display.money(top.amount or 0))
+        services = ctx.services
+        history = load_history(services.shop, services.aftersales, customer.customer_id, ctx.now)
+        predictions = predict(history, ctx.now, services.policy, services.predictor)
+        drop = next((p for p in predictions if p.issue == "price_protection" and "amount" in p.facts), None)
+        if drop is not None:
+            dispatcher.utter_message(response="utter_price_drop_notice", order_id=drop.order_id or "",
+                                     product=drop.facts.get(f"product_{ctx.language}", ""),
+                                     amount=drop.facts["amount"])
+        others = [p for p in predictions if p is not drop]
+        if others:
+            dispatcher.utter_message(response="utter_suggestions", buttons=self.buttons(others, ctx))
         return []
+
+    @staticmethod
+    def buttons(predictions: list[Prediction], ctx: Context) -> list[dict[str, str]]:
+        texts = ctx.services.prediction_text
+        return [{"title": question(p, ctx.language, texts), "payload": p.payload} for p in predictions[:3]]
+
+

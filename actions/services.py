@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 from rasa_sdk import Tracker
 
+from bot import prediction, prediction_model
 from bot.catalog import Product
 from bot.errors import CustomerNotFound
 from bot.orders import Customer, Order
@@ -49,6 +50,15 @@ class Services:
     @property
     def policy(self) -> Policy:
         return self.aftersales.policy
+
+    @cached_property
+    def predictor(self) -> Any:
+        """The trained issue predictor, or None (rules only; ``load`` logs why)."""
+        return prediction_model.load(self.settings.predictor_file)
+
+    @cached_property
+    def prediction_text(self) -> prediction.Templates:
+        return prediction.load_templates()
 
     @cached_property
     def intent_labels(self) -> Mapping[str, Mapping[str, str]]:

@@ -30,13 +30,22 @@ def free_port() -> int:
 
 
 def latest_model(models_dir: Path) -> Path | None:
-    models = sorted(models_dir.glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
+    models = sorted(models_dir.glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)  # Rasa models only
     return models[-1] if models else None
+
+
+def train_predictor(models_dir: Path = ROOT / "models") -> Path:
+    """Train the issue predictor (``scripts.train_predictor``) unless its build artefact exists."""
+    out = models_dir / "predictor.joblib"
+    if not out.exists():
+        subprocess.run([sys.executable, "-m", "scripts.train_predictor", "--out", str(out)], cwd=ROOT, check=True)
+    return out
 
 
 def train(models_dir: Path = ROOT / "models") -> Path:
     """``rasa train``; Rasa itself skips the work when data and config are unchanged."""
     models_dir.mkdir(exist_ok=True)
+    train_predictor(models_dir)
     subprocess.run([RASA, "train", "--out", str(models_dir), "--num-threads", "2"],
                    cwd=ROOT, check=True)
     model = latest_model(models_dir)

@@ -181,10 +181,11 @@ class TestHistory:
             assert sum(e.truth.values()) == pytest.approx(1.0)
             assert e.truth.get((e.issue, e.order_id), 0) > 0
 
-    def test_the_noise_is_within_15_to_25_percent_of_shoppers(self) -> None:
-        episodes = generate(1500, 17)
+    def test_about_16_percent_of_shoppers_ask_off_the_situation(self) -> None:
+        """17% nominal noise; "another order" needs two orders, so about 16% in practice."""
+        episodes = generate(3000, 17)
         noisy = sum(e.driver not in ("situation", "no_orders") for e in episodes) / len(episodes)
-        assert 0.15 <= noisy <= 0.25
+        assert 0.14 <= noisy <= 0.19
         assert [e.driver for e in generate(200, 17, noise=0.0)].count("other") == 0
 
     def test_every_scenario_shape_appears(self) -> None:
