@@ -171,7 +171,9 @@ def main() -> None:
     started = time.monotonic()
     try:
         stack.start()
-        print(f"\n==> Ready in {time.monotonic() - started:.1f}s. Open {stack.url} in your browser."
+        print(f"\n==> Ready in {time.monotonic() - started:.1f}s."
+              f"\n    Shopper chat:  {stack.url}"
+              f"\n    Agent console: {stack.url}/agent  (agents A01, A02, A03; password: demo)"
               "\n    Press Ctrl-C to stop.\n", flush=True)
         while all(p.poll() is None for p in stack.procs.values()):
             time.sleep(1)

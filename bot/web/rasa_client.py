@@ -120,5 +120,9 @@ class RasaConversations:
     async def execute(self, sender: str, action: str) -> list[dict[str, Any]]:
         """Run one action (e.g. ``utter_after_handoff``) and return the messages it produced."""
         data = await self._post(sender, "execute", {"name": action}, include_events="NONE")
+        # An executed action is not followed by action_listen, and rules only match a user
+        # turn that follows one: without it the shopper's next message gets no answer.
+        await self._post(sender, "tracker/events", [{"event": "action", "name": "action_listen"}],
+                         include_events="NONE")
         messages = data.get("messages")
         return messages if isinstance(messages, list) else []

@@ -75,3 +75,45 @@ class TestChatPage:
         assert page.title() != "pwned"
         assert "<img" in page.locator('[data-testid="msg-shopper"]').last.inner_text()
         page.close()
+
+
+class TestHandoffInTwoBrowsers:
+    """A shopper and an agent, each in their own browser context, on the same conversation."""
+
+    def test_agent_joins_replies_and_hands_back(self, browser: Any, stack: Stack) -> None:
+        agent_ctx = browser.new_context()
+        agent = agent_ctx.new_page()
+        agent.set_default_timeout(60_000)
+        agent.goto(f"{stack.url}/agent")
+        agent.locator('[data-testid="agent-login-id"]').fill("A01")
+        agent.locator('[data-testid="agent-login-password"]').fill("demo")
+        agent.locator('[data-testid="agent-login-submit"]').click()
+        toggle = agent.locator('[data-testid="online-toggle"]')
+        toggle.wait_for()
+        agent.wait_for_function("document.querySelector('[data-testid=online-toggle]').dataset.online")
+        if toggle.get_attribute("data-online") != "true":
+            toggle.click()
+
+        shopper_ctx = browser.new_context()
+        shopper = shopper_ctx.new_page()
+        shopper.set_default_timeout(60_000)
+        shopper.goto(stack.url)
+        shopper.locator('[data-testid="customer-card"][data-customer-id="C005"]').click()
+        shopper.locator('[data-testid="msg-bot"]').first.wait_for()
+        send(shopper, "转人工")
+
+        ticket = agent.locator('[data-testid="my-ticket"]').first
+        ticket.wait_for()
+        ticket.click()
+        agent.locator('[data-testid="transcript"]').get_by_text("转人工").first.wait_for()
+        agent.locator('[data-testid="reply-input"]').fill("您好，我是客服李娜，<b>马上</b>为您处理洗衣机的配送问题。")
+        agent.locator('[data-testid="reply-send"]').click()
+
+        relayed = shopper.locator('[data-testid="msg-agent"]').last
+        relayed.wait_for()
+        assert "<b>马上</b>" in relayed.inner_text()  # shown as text, not HTML
+
+        agent.locator('[data-testid="resolve-button"]').click()
+        shopper.get_by_text("1-5").first.wait_for()
+        agent_ctx.close()
+        shopper_ctx.close()

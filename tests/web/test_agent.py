@@ -89,9 +89,10 @@ class TestHandoffFlow:
         assert len(client.server.app[aftersales_key].claims_of(customer)) == 1
 
         assert (await agent.post(f"/api/agent/tickets/{ticket_id}/resolve", json={})).status == 200
-        assert fake_rasa.events[session["conversation_id"]][-2:] == [
+        assert fake_rasa.events[session["conversation_id"]][-3:-1] == [
             {"event": "resume"}, {"event": "action", "name": "action_listen"}]
         assert fake_rasa.executed == [(session["conversation_id"], "utter_after_handoff")]
+        assert fake_rasa.events[session["conversation_id"]][-1] == {"event": "action", "name": "action_listen"}
         history = (await (await client.get("/api/messages")).json())["messages"]
         assert [m["role"] for m in history][-2:] == ["agent", "bot"]
         metrics = (await (await agent.get("/api/agent/metrics")).json())["acceptance"]
