@@ -19,6 +19,7 @@ from actions.services import Context
 from bot import display
 from bot.decision import Decision
 from bot.orders import LineStatus, Order, OrderLine
+from bot.sentiment import is_upset
 
 QUALITY_INTENTS = {"complaint"}
 
@@ -74,6 +75,8 @@ class ActionReturnItem(OrderAction):
         decision, request = ctx.services.aftersales.request_return(
             ctx.customer_id or "", line.line_id, "quality" if quality else "no_reason", False, ctx.now)
         say(dispatcher, ctx, decision)
+        if decision.reason == "quality_not_covered":
+            return handoff("policy_review")
         if decision.allowed and request is not None:
             dispatcher.utter_message(response="utter_request_created_return", request_id=request.request_id,
                                      refund=display.money(request.refund_amount),
@@ -88,6 +91,8 @@ class ActionExchangeItem(OrderAction):
         line = pick_line(ctx, order)
         decision, request = ctx.services.aftersales.request_exchange(ctx.customer_id or "", line.line_id, ctx.now)
         say(dispatcher, ctx, decision)
+        if decision.reason == "quality_not_covered":
+            return handoff("policy_review")
         if decision.allowed and request is not None:
             dispatcher.utter_message(response="utter_request_created_exchange", request_id=request.request_id,
                                      decision_due=display.when(request.decision_due))
@@ -110,7 +115,9 @@ class ActionComplaint(OrderAction):
         dispatcher.utter_message(response=response, complaint_id=complaint.complaint_id, product=product,
                                  order_id=order.order_id,
                                  decision_due=display.when(ctx.services.policy.decision_due(ctx.now)))
-        return handoff("safety") if andon.reason == "safety" else []
+        if andon.reason == "safety":
+            return handoff("safety")
+        return handoff("negative_sentiment") if is_upset(text, ctx.services.sentiment) else []
 
 
 class ActionRefundStatus(OrderAction):

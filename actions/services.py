@@ -23,6 +23,7 @@ from bot.catalog import Product
 from bot.errors import CustomerNotFound
 from bot.orders import Customer, Order
 from bot.policy import Policy, load_policy
+from bot.sentiment import Lexicon, load_lexicon
 from bot.settings import Settings
 from bot.store.aftersales import SqlAfterSales
 from bot.store.database import create_engine
@@ -55,6 +56,10 @@ class Services:
     def predictor(self) -> Any:
         """The trained issue predictor, or None (rules only; ``load`` logs why)."""
         return prediction_model.load(self.settings.predictor_file)
+
+    @cached_property
+    def sentiment(self) -> Lexicon:
+        return load_lexicon()
 
     @cached_property
     def prediction_text(self) -> prediction.Templates:

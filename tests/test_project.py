@@ -101,7 +101,8 @@ class TestPureCore:
     FRAMEWORKS = ("aiohttp", "rasa", "rasa_sdk", "sqlalchemy", "sanic", "tensorflow")
     CORE = ["bot/catalog.py", "bot/orders.py", "bot/errors.py", "bot/language.py", "bot/display.py",
             "bot/resolution.py", "bot/chat.py", "bot/policy.py", "bot/protection.py", "bot/returns.py",
-            "bot/andon.py", "bot/decision.py", "bot/routing.py", "bot/copilot.py", "bot/prediction.py"]
+            "bot/andon.py", "bot/decision.py", "bot/routing.py", "bot/copilot.py", "bot/prediction.py",
+            "bot/sentiment.py"]
 
     @pytest.mark.parametrize("module", CORE)
     def test_the_core_imports_no_framework_and_reads_no_clock(self, module: str) -> None:

@@ -318,8 +318,17 @@ async def assign_and_notify(app: web.Application) -> None:
     """Route waiting tickets to free agents and connect their shoppers."""
     handoff = app[handoff_key]
     agents = {a.agent_id: a for a in handoff.agents()}
-    for ticket in handoff.assign_waiting(app[clock_key]()):
+    now = app[clock_key]()
+    for ticket in handoff.assign_waiting(now):
         if ticket.assigned_to in agents:
             await connect_shopper(app, ticket, agents[ticket.assigned_to])
+    # keep every waiting shopper's place in the queue and wait up to date
+    open_, online = handoff.open_tickets(), handoff.agents()
+    for ticket in open_:
+        if ticket.status == TicketStatus.QUEUED:
+            facts = queue_facts(ticket, open_, online, now)
+            await app[hub_key].publish(ticket.conversation_id, {
+                "type": "status", "status": "queued", "position": facts["position"],
+                "wait_minutes": facts["wait_minutes"]})
     await app[hub_key].publish(AGENTS, {"type": "tickets"})
 

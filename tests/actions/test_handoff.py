@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from rasa_sdk import Tracker
 
 from actions.aftersales import ActionComplaint, ActionPriceProtection
@@ -94,3 +95,18 @@ class TestRating:
     async def test_no_number_asks_again(self, services: Services) -> None:
         _, messages = await run(ActionRecordRating(services), tracker("rate", customer_id="C001"))
         assert messages[0]["response"] == "utter_ask_rating_again"
+
+
+@pytest.mark.parametrize("text", ["我要投诉！冰箱噪音太大，气死了",
+                                  "This is the worst fridge ever, unacceptable noise"])
+async def test_an_upset_complaint_hands_over(services: Services, text: str) -> None:
+    events, _ = await run(ActionComplaint(services), tracker(
+        "complaint", customer_id="C001", text=text, entities=[{"entity": "product", "value": "冰箱"}]))
+    assert followup(events) == "action_handoff"
+    assert {"event": "slot", "name": "handoff_reason", "value": "negative_sentiment", "timestamp": None} in events
+
+
+async def test_a_calm_complaint_stays_with_the_bot(services: Services) -> None:
+    events, _ = await run(ActionComplaint(services), tracker(
+        "complaint", customer_id="C001", text="冰箱有点噪音", entities=[{"entity": "product", "value": "冰箱"}]))
+    assert followup(events) is None
