@@ -56,6 +56,7 @@ from bot.store.seed import CUSTOMERS
 from scripts.stack import RASA, ROOT, Stack, free_port, latest_model
 
 OUT = ROOT / "bench" / "out"
+CORES = os.cpu_count() or 1
 CONCURRENCIES = (1, 10, 50)
 TURNS_PER_CONVERSATION = 20  # closed loops start a new conversation after this many turns
 LANGUAGE_OF = {c.customer_id: c.language for c in CUSTOMERS}
@@ -181,10 +182,18 @@ def cpu_seconds(root: int, children: bool = True) -> float:
     return total / ticks
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds all cores of the machine have spent busy (``/proc/stat``), for spotting other load."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 class CpuMeter:
     """CPU use of named processes (and this client) over one phase, in percent of one core."""
 
     CLIENT = "bench-client"  # this process alone: the servers are its children
+    OTHER = "other"  # everything else on the machine; should be near 0 for a clean run
 
     def __init__(self, pids: dict[str, int]) -> None:
         self.pids = {**pids, self.CLIENT: os.getpid()}
@@ -193,7 +202,8 @@ class CpuMeter:
         self.percent: dict[str, float] = {}
 
     def _read(self) -> dict[str, float]:
-        return {name: cpu_seconds(pid, children=name != self.CLIENT) for name, pid in self.pids.items()}
+        ours = {name: cpu_seconds(pid, children=name != self.CLIENT) for name, pid in self.pids.items()}
+        return {**ours, self.OTHER: machine_busy_seconds() - sum(ours.values())}
 
     def __enter__(self) -> CpuMeter:
         self.started = time.monotonic()
@@ -203,10 +213,10 @@ class CpuMeter:
     def __exit__(self, *exc: object) -> None:
         wall = time.monotonic() - self.started
         after = self._read()
-        self.percent = {name: 100 * (after[name] - self.before[name]) / wall for name in self.pids}
+        self.percent = {name: 100 * (after[name] - self.before[name]) / wall for name in after}
 
     def row(self) -> str:
-        return "cpu% " + " ".join(f"{name}={p:.0f}" for name, p in self.percent.items())
+        return "cpu% " + " ".join(f"{name}={p:.0f}" for name, p in self.percent.items()) + f" (of {CORES}00)"
 
 
 @dataclass

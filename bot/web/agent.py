@@ -6,7 +6,7 @@ import logging
 from dataclasses import replace
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
 from bot import display
 from bot.chat import MessageRejected, from_rasa
@@ -20,7 +20,7 @@ from bot.routing import Agent, Ticket, TicketStatus, can_act, queue_facts, queue
 from bot.web.assist import build_copilot, hint_list
 from bot.web.chat import read_json
 from bot.web.errors import ApiError
-from bot.web.hub import AGENTS
+from bot.web.hub import AGENTS, serve
 from bot.web.keys import (
     aftersales_key,
     clock_key,
@@ -280,20 +280,7 @@ async def hints(request: web.Request) -> web.Response:
 @routes.get("/api/agent/ws")
 async def live(request: web.Request) -> web.WebSocketResponse:
     current_agent(request)
-    origin = request.headers.get("Origin")
-    if origin is not None and origin.split("://", 1)[-1] != request.host:
-        raise ApiError("forbidden")
-    ws = web.WebSocketResponse(heartbeat=30)
-    await ws.prepare(request)
-    hub = request.app[hub_key]
-    hub.subscribe(AGENTS, ws)
-    try:
-        async for msg in ws:
-            if msg.type == WSMsgType.ERROR:
-                break
-    finally:
-        hub.unsubscribe(AGENTS, ws)
-    return ws
+    return await serve(request, request.app[hub_key], AGENTS)
 
 
 # -- connecting shoppers and agents ------------------------------------------------

@@ -6,13 +6,13 @@ import json
 import logging
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
 from bot.chat import ChatMessage, from_rasa, prepare
 from bot.store.sessions import WebSession
 from bot.web.assist import build_copilot
 from bot.web.errors import ApiError
-from bot.web.hub import AGENTS
+from bot.web.hub import AGENTS, serve
 from bot.web.keys import (
     clock_key,
     handoff_key,
@@ -197,17 +197,4 @@ async def _handoff_news(app: web.Application, s: WebSession, outputs: list[dict[
 @routes.get("/api/ws")
 async def live(request: web.Request) -> web.WebSocketResponse:
     s = current_session(request)
-    origin = request.headers.get("Origin")
-    if origin is not None and origin.split("://", 1)[-1] != request.host:
-        raise ApiError("forbidden")
-    ws = web.WebSocketResponse(heartbeat=30)
-    await ws.prepare(request)
-    hub = request.app[hub_key]
-    hub.subscribe(s.conversation_id, ws)
-    try:
-        async for msg in ws:
-            if msg.type == WSMsgType.ERROR:
-                break
-    finally:
-        hub.unsubscribe(s.conversation_id, ws)
-    return ws
+    return await serve(request, request.app[hub_key], s.conversation_id)

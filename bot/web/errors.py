@@ -11,6 +11,7 @@ from aiohttp import web
 from bot.chat import MessageRejected
 from bot.errors import CustomerNotFound, InvalidData, NotAllowed, OrderNotFound, ProductNotFound, ShopError
 from bot.routing import NotYourTicket, TicketNotFound
+from bot.web.hub import ForeignOrigin
 from bot.web.rasa_client import RasaUnavailable
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,8 @@ def error_response(strings: Mapping[str, Mapping[str, Any]], code: str, **facts:
 def code_of(exc: Exception) -> tuple[str, dict[str, Any]]:
     if isinstance(exc, (ApiError, MessageRejected)):
         return exc.code, {k: v for k, v in exc.facts.items() if isinstance(v, (str, int))}
+    if isinstance(exc, ForeignOrigin):
+        return "forbidden", {}
     if isinstance(exc, RasaUnavailable):
         return "rasa_unavailable", {}
     if isinstance(exc, (CustomerNotFound, OrderNotFound, ProductNotFound, InvalidData)):
@@ -88,7 +91,7 @@ def error_middleware(strings: Mapping[str, Mapping[str, Any]]) -> Any:
             code = {404: "not_found", 405: "method_not_allowed", 413: "request_too_large"}.get(
                 exc.status, "invalid_data")
             return error_response(strings, code)
-        except (ApiError, MessageRejected, ShopError, RasaUnavailable) as exc:
+        except (ApiError, MessageRejected, ShopError, RasaUnavailable, ForeignOrigin) as exc:
             code, facts = code_of(exc)
             if code == "rasa_unavailable":
                 log.warning("rasa unavailable: %s", exc)

@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 
 log = logging.getLogger(__name__)
 
@@ -48,3 +48,28 @@ class Hub:
         sockets = [ws for group in self._sockets.values() for ws in group]
         self._sockets.clear()
         await asyncio.gather(*(ws.close(code=1001) for ws in sockets), return_exceptions=True)
+
+
+async def serve(request: web.Request, hub: Hub, channel: str) -> web.WebSocketResponse:
+    """Hold one page's websocket on ``channel`` until it closes; foreign origins are refused.
+
+    Raises:
+        ForeignOrigin: the Origin header names another host (cross-site websocket hijacking).
+    """
+    origin = request.headers.get("Origin")
+    if origin is not None and origin.split("://", 1)[-1] != request.host:
+        raise ForeignOrigin(origin)
+    ws = web.WebSocketResponse(heartbeat=30)
+    await ws.prepare(request)
+    hub.subscribe(channel, ws)
+    try:
+        async for msg in ws:
+            if msg.type == WSMsgType.ERROR:
+                break
+    finally:
+        hub.unsubscribe(channel, ws)
+    return ws
+
+
+class ForeignOrigin(Exception):
+    """A websocket opened from another site's page."""
