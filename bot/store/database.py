@@ -11,6 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from sqlalchemy.pool import QueuePool
 from sqlalchemy.types import TypeDecorator
 
 
@@ -69,8 +70,10 @@ def create_engine(url: str) -> Engine:
         path = Path(url[len("sqlite:///"):])
         if str(path) not in ("", ":memory:"):
             path.parent.mkdir(parents=True, exist_ok=True)
+        # SQLAlchemy 1.4 opens a new SQLite connection per checkout (NullPool) unless told
+        # otherwise; pooling keeps the connect-time pragmas off the hot path.
         engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
-                                  future=True)
+                                  poolclass=QueuePool, pool_size=10, max_overflow=50, future=True)
 
         @sa.event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
