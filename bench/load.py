@@ -41,15 +41,19 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
+import urllib.request
+import warnings
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
 import aiohttp
+import jsonschema
 import numpy as np
 
 from bot.store.seed import CUSTOMERS
@@ -58,6 +62,7 @@ from scripts.stack import RASA, ROOT, Stack, free_port, latest_model
 OUT = ROOT / "bench" / "out"
 CORES = os.cpu_count() or 1
 CONCURRENCIES = (1, 10, 50)
+NOISY_PCT = 20  # other processes using more CPU than this (% of one core) make a phase unreliable
 TURNS_PER_CONVERSATION = 20  # closed loops start a new conversation after this many turns
 LANGUAGE_OF = {c.customer_id: c.language for c in CUSTOMERS}
 
@@ -103,6 +108,7 @@ class Summary:
     p95_ms: float
     p99_ms: float
     error_kinds: tuple[tuple[str, int], ...] = ()
+    other_cpu_pct: float = 0.0  # CPU used by processes outside the benchmark meanwhile (100 = one core)
 
     def row(self) -> str:
         return (f"turns={self.turns:5d} errors={self.errors:4d} tps={self.tps:6.1f} "
@@ -219,6 +225,67 @@ class CpuMeter:
         return "cpu% " + " ".join(f"{name}={p:.0f}" for name, p in self.percent.items()) + f" (of {CORES}00)"
 
 
+def rasa_start_phases(log: Path, started_at: datetime) -> str:
+    """Where a Rasa server's start-up went, from its log's timestamps (1 s resolution).
+
+    Rasa logs ``Loading model …`` once its imports (TensorFlow, spaCy, …) are done
+    and ``Rasa server is up and running`` once the model is loaded.
+    """
+    marks: dict[str, datetime] = {}
+    for line in log.read_text(errors="replace").splitlines():
+        for key, needle in (("model", "Loading model"), ("up", "Rasa server is up and running")):
+            if needle in line and key not in marks:
+                with contextlib.suppress(ValueError):
+                    marks[key] = datetime.strptime(line[:19], "%Y-%m-%d %H:%M:%S")
+    if len(marks) < 2:
+        return f"{log.name}: no start-up marks"
+    imports = (marks["model"] - started_at.replace(microsecond=0)).total_seconds()
+    return (f"{log.stem}: process start to 'Loading model' {imports:.0f}s (imports, tracker store), "
+            f"model load {(marks['up'] - marks['model']).total_seconds():.0f}s")
+
+
+class ReadyWatch:
+    """Records when each process of a starting stack first answers (a thread polling every 0.25 s)."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.urls = {"actions": f"http://127.0.0.1:{stack.action_port}/health", "web": f"{stack.url}/api/customers",
+                     **{f"rasa{i}": f"http://127.0.0.1:{p}/status?token={stack.token}"
+                        for i, p in enumerate(stack.rasa_ports)}}
+        self.ready: dict[str, float] = {}
+        self.started = time.monotonic()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+
+    def _poll_once(self) -> None:
+        for name, url in self.urls.items():
+            if name in self.ready:
+                continue
+            try:
+                with urllib.request.urlopen(url, timeout=1) as r:
+                    if r.status == 200 and (not name.startswith("rasa") or b"model_file" in r.read()):
+                        self.ready[name] = time.monotonic() - self.started
+            except OSError:
+                pass
+
+    def _poll(self) -> None:
+        while not self._stop.is_set() and len(self.ready) < len(self.urls):
+            self._poll_once()
+            self._stop.wait(0.25)
+
+    def __enter__(self) -> ReadyWatch:
+        self.started = time.monotonic()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._poll_once()  # a process that became ready after the last poll
+
+    def row(self) -> str:
+        return ", ".join(f"{name} {t:.1f}s" for name, t in sorted(self.ready.items(), key=lambda kv: kv[1]))
+
+
 @dataclass
 class StockRasa:
     """One stock ``rasa run`` (REST channel only) serving the same model with our action server."""
@@ -247,8 +314,6 @@ class StockRasa:
              "--endpoints", str(endpoints), "--credentials", str(ROOT / "credentials.yml")],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
-        import urllib.request  # noqa: PLC0415 - only the readiness poll needs it
-
         while True:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"stock rasa exited with {self.proc.returncode}; see {self.var_dir}/stock-rasa.log")
@@ -417,7 +482,8 @@ async def saturation(new_conversation: Callable[[int, int], Awaitable[Conversati
     results = {}
     for c in CONCURRENCIES:
         with meter() as cpu:
-            results[c] = await closed_loop(new_conversation, c, warm_s, measure_s, seed)
+            summary = await closed_loop(new_conversation, c, warm_s, measure_s, seed)
+        results[c] = replace(summary, other_cpu_pct=cpu.percent[CpuMeter.OTHER])
         print(f"  {label:<5} c={c:<3d} {results[c].row()}  | {cpu.row()}", flush=True)
         for kind, n in results[c].error_kinds:
             print(f"        {n} x {kind}", flush=True)
@@ -434,87 +500,129 @@ class Breakdown:
     tracker_get_ms: float
     actions_ms: float
     actions_per_turn: float
+    predict_ms: float  # /model/predict: decode the posted events, then one run of the policy ensemble
+    predictions_per_turn: float
+    validate_ms: float  # Rasa's jsonschema.validate() of one action server response, timed here
 
     def lines(self) -> list[str]:
-        other = self.rasa_turn_ms - self.nlu_ms - self.actions_ms
         return [
-            f"  web front door turn (total)        {self.web_ms:7.1f} ms",
-            f"    web service own overhead          {self.web_ms - self.rasa_turn_ms:7.1f} ms "
-            "(session lookup, transcript writes, HTTP hop)",
-            f"    Rasa REST turn                     {self.rasa_turn_ms:7.1f} ms, of which:",
-            f"      NLU (/model/parse)               {self.nlu_ms:7.1f} ms",
-            f"      action server ({self.actions_per_turn:.1f} calls/turn)    {self.actions_ms:7.1f} ms",
-            f"      policies + tracker store + rest  {other:7.1f} ms "
-            f"(a tracker fetch alone takes {self.tracker_get_ms:.1f} ms)",
+            f"  web front door turn (total)                 {self.web_ms:7.1f} ms",
+            f"    web service's own share (web - Rasa)      {self.web_ms - self.rasa_turn_ms:7.1f} ms "
+            "(session lookup, transcript writes, one more HTTP hop)",
+            f"    Rasa REST turn                            {self.rasa_turn_ms:7.1f} ms",
+            "  parts of a Rasa turn, each timed on its own (each with its own HTTP round trip; they need not add up):",
+            f"    NLU pipeline (/model/parse)               {self.nlu_ms:7.1f} ms",
+            f"    one policy prediction (/model/predict)    {self.predict_ms:7.1f} ms x "
+            f"{self.predictions_per_turn:.0f} predictions per turn (upper bound: includes decoding the tracker)",
+            f"    action server, server side                {self.actions_ms:7.1f} ms for "
+            f"{self.actions_per_turn:.0f} calls per turn",
+            f"    Rasa's check of each action response      {self.validate_ms:7.1f} ms x "
+            f"{self.actions_per_turn:.0f} (jsonschema.validate() in RemoteAction, re-checks the schema every call)",
+            f"    tracker store read (tracker fetch)        {self.tracker_get_ms:7.1f} ms",
+            "  (python -m bench.hotspots samples the Rasa server's CPU under load for a direct breakdown)",
         ]
+
+
+class Profiler:
+    """Times the parts of one turn through Rasa's own HTTP API and the action server's."""
+
+    def __init__(self, stack: Stack, http: aiohttp.ClientSession) -> None:
+        self.rasa = f"http://127.0.0.1:{stack.rasa_ports[0]}"
+        self.token = {"token": stack.token}
+        self.actions_url = f"http://127.0.0.1:{stack.action_port}/webhook"
+        self.http = http
+        self.domain: dict[str, Any] = {}
+        self.custom: set[str] = set()
+        self.parts: dict[str, list[float]] = {
+            k: [] for k in ("web", "rasa", "nlu", "tracker", "actions", "calls", "policy", "predictions")}
+        self.responses: list[Any] = []  # what the action server answered, for timing Rasa's check of it
+
+    async def _get(self, url: str, **kw: Any) -> Any:
+        async with self.http.get(url, **kw) as r:
+            r.raise_for_status()
+            return await r.json(content_type=None)
+
+    async def _post(self, url: str, body: Any, **kw: Any) -> Any:
+        async with self.http.post(url, json=body, **kw) as r:
+            r.raise_for_status()
+            return await r.json(content_type=None)
+
+    async def _ms(self, part: str, coro: Awaitable[Any]) -> Any:
+        start = time.perf_counter()
+        result = await coro
+        self.parts[part].append((time.perf_counter() - start) * 1000)
+        return result
+
+    async def load_domain(self) -> None:
+        self.domain = await self._get(f"{self.rasa}/domain", params=self.token, headers={"Accept": "application/json"})
+        self.custom = {a for a in self.domain.get("actions", []) if not a.startswith("utter_")}
+
+    async def turn(self, text: str, web: WebShopper, rest: RestSender) -> None:
+        for part, t in (("web", await web.say(text)), ("rasa", await rest.say(text))):
+            if t.error is None:
+                self.parts[part].append(t.latency_s * 1000)
+        await self._ms("nlu", self._post(f"{self.rasa}/model/parse", {"text": text}, params=self.token))
+        tracker = await self._ms("tracker", self._get(f"{self.rasa}/conversations/{rest.sender}/tracker",
+                                                      params=self.token))
+        events = tracker.get("events", [])
+        await self._ms("policy", self._post(f"{self.rasa}/model/predict", events, params=self.token))
+        last_user = max((i for i, e in enumerate(events) if e.get("event") == "user"), default=0)
+        executed = [e.get("name") for e in events[last_user:] if e.get("event") == "action"]
+        self.parts["predictions"].append(len([a for a in executed if a != "action_extract_slots"]))
+        ran = [a for a in executed if a in self.custom]
+        if "action_validate_slot_mappings" in self.custom and "action_validate_slot_mappings" not in ran:
+            ran.append("action_validate_slot_mappings")  # runs inside action_extract_slots each turn
+        start = time.perf_counter()
+        for name in ran:
+            self.responses.append(await self._post(self.actions_url, {
+                "next_action": name, "sender_id": rest.sender, "tracker": tracker,
+                "domain": self.domain, "version": "3.6.2"}))
+        self.parts["actions"].append((time.perf_counter() - start) * 1000)
+        self.parts["calls"].append(len(ran))
+
+    def validate_ms(self) -> float:
+        """Median time of Rasa's own check of an action response (``RemoteAction._validate_action_result``)."""
+        # Rasa (and TensorFlow) take seconds to import; only this measurement needs them.
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from rasa.core.actions.action import RemoteAction  # noqa: PLC0415
+
+        spec = RemoteAction.action_response_format_spec()
+        times = []
+        for response in self.responses:
+            start = time.perf_counter()
+            jsonschema.validate(response, spec)
+            times.append((time.perf_counter() - start) * 1000)
+        return float(np.median(times)) if times else float("nan")
+
+    def breakdown(self) -> Breakdown:
+        med = {k: float(np.median(v)) if v else float("nan") for k, v in self.parts.items()}
+        return Breakdown(med["web"], med["rasa"], med["nlu"], med["tracker"], med["actions"], med["calls"],
+                         med["policy"], med["predictions"], self.validate_ms())
 
 
 async def profile(stack: Stack, turns: int) -> Breakdown:
     """Time each part of a turn with the same messages, one request at a time."""
-    rasa = f"http://127.0.0.1:{stack.rasa_ports[0]}"
-    token = {"token": stack.token}
-    actions_url = f"http://127.0.0.1:{stack.action_port}/webhook"
     connector = aiohttp.TCPConnector(limit=0)
     http = aiohttp.ClientSession(connector=connector, connector_owner=False, timeout=aiohttp.ClientTimeout(total=60))
+    profiler = Profiler(stack, http)
+    sender_base = f"bench-profile-{os.getpid()}-{int(time.time())}"
     talkers = {lang: (await WebShopper.signed_in(stack.url, cid, connector),
-                      RestSender(rasa, f"bench-profile-{lang}-{os.getpid()}", cid, http))
+                      RestSender(profiler.rasa, f"{sender_base}-{lang}", cid, http))
                for lang, cid in (("zh", "C001"), ("en", "C002"), ("mixed", "C004"))}
-    parts: dict[str, list[float]] = {k: [] for k in ("web", "rasa", "nlu", "tracker", "actions", "calls")}
-
-    async def ms(coro: Awaitable[Any]) -> tuple[float, Any]:
-        start = time.perf_counter()
-        result = await coro
-        return (time.perf_counter() - start) * 1000, result
-
-    async def get_json(url: str, **kw: Any) -> Any:
-        async with http.get(url, **kw) as r:
-            r.raise_for_status()
-            return await r.json(content_type=None)
-
-    async def post_json(url: str, body: Any, **kw: Any) -> Any:
-        async with http.post(url, json=body, **kw) as r:
-            r.raise_for_status()
-            return await r.json(content_type=None)
-
     try:
-        domain = await get_json(f"{rasa}/domain", params=token, headers={"Accept": "application/json"})
-        custom = set(domain.get("actions", [])) - {a for a in domain.get("actions", []) if a.startswith("utter_")}
-        order = ["zh", "en", "mixed"]
+        await profiler.load_domain()
+        order = ("zh", "en", "mixed")
         for k in range(turns):
             lang = order[k % 3]
-            text = MESSAGES[lang][k // 3 % len(MESSAGES[lang])]
-            web, rest = talkers[lang]
-            t = await web.say(text)
-            if t.error is None:
-                parts["web"].append(t.latency_s * 1000)
-            t = await rest.say(text)
-            if t.error is None:
-                parts["rasa"].append(t.latency_s * 1000)
-            parts["nlu"].append((await ms(post_json(f"{rasa}/model/parse", {"text": text}, params=token)))[0])
-            took, tracker = await ms(get_json(f"{rasa}/conversations/{rest.sender}/tracker", params=token))
-            parts["tracker"].append(took)
-            events = tracker.get("events", [])
-            last_user = max((i for i, e in enumerate(events) if e.get("event") == "user"), default=0)
-            ran = [e["name"] for e in events[last_user:] if e.get("event") == "action" and e.get("name") in custom]
-            if "action_validate_slot_mappings" in custom and "action_validate_slot_mappings" not in ran:
-                ran.append("action_validate_slot_mappings")  # runs inside action_extract_slots each turn
-            spent = 0.0
-            for name in ran:
-                body = {"next_action": name, "sender_id": rest.sender, "tracker": tracker,
-                        "domain": domain, "version": "3.6.2"}
-                spent += (await ms(post_json(actions_url, body)))[0]
-            parts["actions"].append(spent)
-            parts["calls"].append(len(ran))
+            await profiler.turn(MESSAGES[lang][k // 3 % len(MESSAGES[lang])], *talkers[lang])
     finally:
         for web, _ in talkers.values():
             await web.close()
         await http.close()
         await connector.close()
-
-    def med(k: str) -> float:
-        return float(np.median(parts[k])) if parts[k] else float("nan")
-
-    return Breakdown(med("web"), med("rasa"), med("nlu"), med("tracker"), med("actions"), med("calls"))
+    return profiler.breakdown()
 
 
 # --- the run ----------------------------------------------------------------------------------
@@ -553,6 +661,7 @@ async def measure_ours(stack: Stack, plan: Plan, seed: int, pids: dict[str, int]
           flush=True)
     with CpuMeter(pids) as cpu:
         real, warm_s = await realistic(stack.url, 50, plan.realistic_s, seed)
+    real = replace(real, other_cpu_pct=cpu.percent[CpuMeter.OTHER])
     print(f"  warm-up (50 sign-ins + chat openings): {warm_s:.1f}s", flush=True)
     print(f"  ours  {real.row()}  | {cpu.row()}", flush=True)
     for kind, n in real.error_kinds:
@@ -632,6 +741,12 @@ def report(cold_s: float, ours: dict[str, Any], stock_sat: dict[int, Summary], p
                ("saturation >= 1.5x stock at c=50", sat[50].tps >= 1.5 * stock_sat[50].tps,
                 f"{sat[50].tps / stock_sat[50].tps if stock_sat[50].tps else float('nan'):.2f}x"),
                ("cold start <= 30 s", cold_s <= 30, f"{cold_s:.1f} s")]
+    phases = [("realistic", real), *((f"ours c={c}", sat[c]) for c in CONCURRENCIES),
+              *((f"stock c={c}", stock_sat[c]) for c in CONCURRENCIES)]
+    noisy = [f"{name} ({summary.other_cpu_pct:.0f}%)" for name, summary in phases if summary.other_cpu_pct > NOISY_PCT]
+    if noisy:
+        print(f"\n[WARNING] other processes on the machine used CPU during: {', '.join(noisy)}; "
+              "those figures are unreliable, rerun on an idle machine")
     print("\n[targets]")
     for name, met, value in targets:
         print(f"  {'met   ' if met else 'MISSED'} {name}: {value}")
@@ -662,11 +777,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"model {model.name}; shards={args.shards}; logs in {var_dir}; 2-core machine, the load client "
           "shares the cores with the servers", flush=True)
     try:
-        started = time.monotonic()
-        stack.start(timeout_s=240)
+        started, started_at = time.monotonic(), datetime.now()
+        with ReadyWatch(stack) as watch:
+            stack.start(timeout_s=240)
         cold_s = time.monotonic() - started
         print(f"\n[cold start] {cold_s:.1f}s from start() until web, action server and "
-              f"{args.shards} Rasa server(s) answer", flush=True)
+              f"{args.shards} Rasa server(s) answer; first answers: {watch.row()}", flush=True)
+        for i in range(args.shards):
+            print(f"  {rasa_start_phases(var_dir / f'rasa{i}.log', started_at)}", flush=True)
         pids = {name: p.pid for name, p in stack.procs.items()}
         warm_up(stack)
         ours = asyncio.run(measure_ours(stack, plan, args.seed, pids))

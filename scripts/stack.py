@@ -163,11 +163,13 @@ class Stack:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=int(os.environ.get("SHOP_WEB_PORT", "8080")))
+    parser.add_argument("--shards", type=int, default=int(os.environ.get("SHOP_RASA_SHARDS", "2")),
+                        help="Rasa server processes; conversations are sharded over them (2 uses both cores)")
     args = parser.parse_args()
     print("==> Training the model if the data changed (rasa train)...", flush=True)
     model = train()
     print(f"==> Model: {model.name}. Starting Rasa, the action server and the web service...", flush=True)
-    stack = Stack(model=model, web_port=args.port)
+    stack = Stack(model=model, web_port=args.port, rasa_ports=tuple(5005 + i for i in range(args.shards)))
     started = time.monotonic()
     try:
         stack.start()
