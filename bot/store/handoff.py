@@ -13,7 +13,19 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from bot.routing import Agent, Ticket, TicketNotFound, TicketStatus, assign_waiting, find_ticket, loads
+from bot.routing import (
+    DEFAULT_CONFIG,
+    Agent,
+    RoutingConfig,
+    Ticket,
+    TicketNotFound,
+    TicketStatus,
+    assign_waiting,
+    find_ticket,
+    loads,
+    sla_due,
+    sla_state,
+)
 from bot.store import schema as t
 from bot.store.database import write_transaction
 
@@ -159,6 +171,24 @@ class SqlHandoff:
             c.execute(sa.insert(t.ticket_events).values(ticket_id=row.ticket_id, actor="shopper", kind="rating",
                                                         detail={"rating": rating}, at=at))
         return str(row.ticket_id)
+
+    def record_breaches(self, now: datetime, config: RoutingConfig = DEFAULT_CONFIG) -> list[str]:
+        """Record an ``sla_breached`` event, once, for every open ticket past its 100-minute promise."""
+        breached = [t for t in self.open_tickets() if sla_state(t, now, config) == "breached"]
+        if not breached:
+            return []
+        recorded = []
+        with write_transaction(self.engine) as c:
+            done = {r.ticket_id for r in c.execute(sa.select(t.ticket_events.c.ticket_id).where(
+                t.ticket_events.c.kind == "sla_breached",
+                t.ticket_events.c.ticket_id.in_([b.ticket_id for b in breached])))}
+            for ticket in breached:
+                if ticket.ticket_id not in done:
+                    c.execute(sa.insert(t.ticket_events).values(
+                        ticket_id=ticket.ticket_id, actor="sla", kind="sla_breached",
+                        detail={"due": sla_due(ticket, config).isoformat()}, at=now))
+                    recorded.append(ticket.ticket_id)
+        return recorded
 
     def events(self, ticket_id: str) -> list[dict[str, Any]]:
         with self.engine.connect() as c:

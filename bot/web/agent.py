@@ -109,6 +109,7 @@ async def set_status(request: web.Request) -> web.Response:
 async def tickets(request: web.Request) -> web.Response:
     agent = current_agent(request)
     handoff, now = request.app[handoff_key], request.app[clock_key]()
+    handoff.record_breaches(now)
     open_, agents = handoff.open_tickets(), handoff.agents()
     queue = [t for t in queue_order(open_, now) if t.status == TicketStatus.QUEUED]
     mine = [t for t in open_ if t.assigned_to == agent.agent_id and t.status == TicketStatus.ASSIGNED]

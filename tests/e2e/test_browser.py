@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
@@ -98,7 +99,7 @@ class TestHandoffInTwoBrowsers:
         shopper = shopper_ctx.new_page()
         shopper.set_default_timeout(60_000)
         shopper.goto(stack.url)
-        shopper.locator('[data-testid="customer-card"][data-customer-id="C005"]').click()
+        shopper.locator('[data-testid="customer-card"][data-customer-id="C004"]').click()
         shopper.locator('[data-testid="msg-bot"]').first.wait_for()
         send(shopper, "转人工")
 
@@ -106,12 +107,20 @@ class TestHandoffInTwoBrowsers:
         ticket.wait_for()
         ticket.click()
         agent.locator('[data-testid="transcript"]').get_by_text("转人工").first.wait_for()
-        agent.locator('[data-testid="reply-input"]').fill("您好，我是客服李娜，<b>马上</b>为您处理洗衣机的配送问题。")
+        agent.locator('[data-testid="reply-input"]').fill("您好，我是客服李娜，<b>马上</b>为您处理iPhone的价保。")
         agent.locator('[data-testid="reply-send"]').click()
 
         relayed = shopper.locator('[data-testid="msg-agent"]').last
         relayed.wait_for()
         assert "<b>马上</b>" in relayed.inner_text()  # shown as text, not HTML
+
+        action = agent.locator('[data-testid="resolution-action"]')
+        action.wait_for()
+        action.click()  # the copilot's suggestion: approve the iPhone's price protection (¥600, needs review)
+        agent.locator('[data-testid="resolution-result"]').get_by_text("PP-").first.wait_for()
+        with sqlite3.connect(stack.var_dir / "shop.db") as db:
+            claims = db.execute("SELECT status FROM claims WHERE customer_id='C004'").fetchall()
+        assert claims == [("approved",)]
 
         agent.locator('[data-testid="resolve-button"]').click()
         shopper.get_by_text("1-5").first.wait_for()
