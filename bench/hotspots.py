@@ -34,7 +34,8 @@ from pathlib import Path
 
 import aiohttp
 
-from bench.load import CpuMeter, WebShopper, closed_loop, customer_for
+from bench.load import WebShopper, closed_loop, customer_for
+from bench.machine import CpuMeter
 from scripts.stack import ROOT, Stack, free_port, latest_model
 
 OUT = ROOT / "bench" / "out"

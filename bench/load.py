@@ -56,13 +56,12 @@ import aiohttp
 import jsonschema
 import numpy as np
 
+from bench.machine import NOISY_PCT, CpuMeter, peak_rss_mb
 from bot.store.seed import CUSTOMERS
 from scripts.stack import RASA, ROOT, Stack, free_port, latest_model
 
 OUT = ROOT / "bench" / "out"
-CORES = os.cpu_count() or 1
 CONCURRENCIES = (1, 10, 50)
-NOISY_PCT = 20  # other processes using more CPU than this (% of one core) make a phase unreliable
 TURNS_PER_CONVERSATION = 20  # closed loops start a new conversation after this many turns
 LANGUAGE_OF = {c.customer_id: c.language for c in CUSTOMERS}
 
@@ -140,90 +139,7 @@ def customer_for(i: int) -> str:
     return CUSTOMERS[i % len(CUSTOMERS)].customer_id
 
 
-# --- processes: /proc readings and stock Rasa ----------------------------------------------
-
-def _status_kb(pid: int, key: str) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0
-
-
-def process_tree(root: int) -> list[int]:
-    """``root`` and all its descendants, from ``/proc/*/stat`` parent ids."""
-    parents: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-            ppid = int(text.rsplit(")", 1)[1].split()[1])
-            parents.setdefault(ppid, []).append(int(stat.parent.name))
-        except (OSError, ValueError, IndexError):
-            continue
-    tree, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        tree.append(pid)
-        todo.extend(parents.get(pid, []))
-    return tree
-
-
-def peak_rss_mb(root: int) -> float:
-    """Sum of peak resident memory (VmHWM) of a process and its descendants, in MB."""
-    return sum(_status_kb(pid, "VmHWM") for pid in process_tree(root)) / 1024
-
-
-def cpu_seconds(root: int, children: bool = True) -> float:
-    """User + system CPU seconds used so far by a process (and its live descendants)."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for pid in process_tree(root) if children else [root]:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-        except (OSError, ValueError, IndexError):
-            continue
-    return total / ticks
-
-
-def machine_busy_seconds() -> float:
-    """CPU seconds all cores of the machine have spent busy (``/proc/stat``), for spotting other load."""
-    fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
-    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
-
-
-class CpuMeter:
-    """CPU use of named processes (and this client) over one phase, in percent of one core."""
-
-    CLIENT = "bench-client"  # this process alone: the servers are its children
-    OTHER = "other"  # everything else on the machine; should be near 0 for a clean run
-
-    def __init__(self, pids: dict[str, int]) -> None:
-        self.pids = {**pids, self.CLIENT: os.getpid()}
-        self.started = 0.0
-        self.before: dict[str, float] = {}
-        self.percent: dict[str, float] = {}
-
-    def _read(self) -> dict[str, float]:
-        ours = {name: cpu_seconds(pid, children=name != self.CLIENT) for name, pid in self.pids.items()}
-        return {**ours, self.OTHER: machine_busy_seconds() - sum(ours.values())}
-
-    def __enter__(self) -> CpuMeter:
-        self.started = time.monotonic()
-        self.before = self._read()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        wall = time.monotonic() - self.started
-        after = self._read()
-        self.percent = {name: 100 * (after[name] - self.before[name]) / wall for name in after}
-
-    def row(self) -> str:
-        return "cpu% " + " ".join(f"{name}={p:.0f}" for name, p in self.percent.items()) + f" (of {CORES}00)"
-
+# --- processes: start-up and stock Rasa ------------------------------------------------------
 
 def rasa_start_phases(log: Path, started_at: datetime) -> str:
     """Where a Rasa server's start-up went, from its log's timestamps (1 s resolution).

@@ -28,6 +28,7 @@ import asyncio
 import hashlib
 import logging
 import os
+import resource
 import shutil
 import subprocess
 import tempfile
@@ -40,6 +41,7 @@ from pathlib import Path
 
 from sklearn.metrics import accuracy_score, f1_score
 
+from bench.machine import NOISY_PCT, machine_busy_seconds
 from scripts.stack import RASA, ROOT, latest_model
 
 OUT = ROOT / "bench" / "out"
@@ -170,7 +172,19 @@ def predict(model: Path, texts: Sequence[str]) -> list[str]:
     return asyncio.run(parse_all())
 
 
-def rasa_train(args: list[str], out: Path) -> float:
+@dataclass(frozen=True)
+class Training:
+    """How long one ``rasa train`` took, and how busy the rest of the machine was meanwhile."""
+
+    seconds: float
+    other_cpu_pct: float  # CPU used by other processes (100 = one core); high means seconds is inflated
+
+    def note(self) -> str:
+        busy = f"other processes used {self.other_cpu_pct:.0f}% of a core meanwhile"
+        return busy + ("; UNRELIABLE, rerun on an idle machine" if self.other_cpu_pct > NOISY_PCT else "")
+
+
+def rasa_train(args: list[str], out: Path) -> Training:
     """Run ``rasa train …`` into ``out`` and return its wall time in seconds.
 
     Rasa 3 caches trained components in ``.rasa/cache``, so a second training of
@@ -179,15 +193,22 @@ def rasa_train(args: list[str], out: Path) -> float:
     """
     log = out / "train.log"
     env = {**os.environ, "RASA_CACHE_DIRECTORY": str(out / "cache"), "TF_CPP_MIN_LOG_LEVEL": "3"}
-    started = time.monotonic()
+    started, busy, ours = time.monotonic(), machine_busy_seconds(), _own_cpu_seconds()
     with log.open("wb") as f:
         done = subprocess.run([RASA, *args, "--out", str(out), "--num-threads", "2"], cwd=ROOT, env=env,
                               stdout=f, stderr=subprocess.STDOUT, check=False)
     elapsed = time.monotonic() - started
+    other = (machine_busy_seconds() - busy) - (_own_cpu_seconds() - ours)
     if done.returncode != 0:
         raise RuntimeError(f"rasa {' '.join(args)} failed ({done.returncode}); last lines of {log}:\n"
                            + "\n".join(log.read_text(errors="replace").splitlines()[-20:]))
-    return elapsed
+    return Training(elapsed, 100 * other / elapsed)
+
+
+def _own_cpu_seconds() -> float:
+    """CPU seconds of this process and its finished children (``rasa train`` once it has exited)."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def stock_model() -> Path:
@@ -203,9 +224,9 @@ def stock_model() -> Path:
     config.write_text(STOCK_CONFIG, encoding="utf-8")
     print(f"stock model: training into {folder.relative_to(ROOT)} (DIET + ResponseSelector, 100 epochs)...",
           flush=True)
-    seconds = rasa_train(["train", "nlu", "--config", str(config), "--domain", str(ROOT / "domain.yml"),
-                          "--nlu", str(ROOT / "data"), "--fixed-model-name", "stock"], folder)
-    print(f"stock model: trained in {seconds:.0f}s", flush=True)
+    training = rasa_train(["train", "nlu", "--config", str(config), "--domain", str(ROOT / "domain.yml"),
+                           "--nlu", str(ROOT / "data"), "--fixed-model-name", "stock"], folder)
+    print(f"stock model: trained in {training.seconds:.0f}s ({training.note()})", flush=True)
     shutil.rmtree(folder / "cache", ignore_errors=True)  # the model file is all we keep
     return model
 
@@ -243,9 +264,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         try:
             print("training our config with `rasa train` (NLU + dialogue, empty cache) into a temp dir...",
                   flush=True)
-            train_s = rasa_train(["train", "--config", str(ROOT / "config.yml"), "--domain",
-                                  str(ROOT / "domain.yml"), "--data", str(ROOT / "data")], tmp)
-            print(f"our training: {train_s:.1f}s", flush=True)
+            training = rasa_train(["train", "--config", str(ROOT / "config.yml"), "--domain",
+                                   str(ROOT / "domain.yml"), "--data", str(ROOT / "data")], tmp)
+            train_s = training.seconds
+            print(f"our training: {train_s:.1f}s ({training.note()})", flush=True)
             fresh = latest_model(tmp)
             if fresh is not None:
                 rows.append(("ours (fresh --train)", evaluate(fresh, sets)))

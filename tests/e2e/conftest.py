@@ -1,4 +1,6 @@
-"""The real stack (Rasa server, action server, web service) started once per test run.
+"""The real stack (Rasa server, action server, web service), started fresh for each test module.
+
+Each module gets its own databases, so no module depends on what another one did.
 
 It serves the model that ``make test`` trained (``SHOP_TEST_MODEL``), on free
 ports, with its own databases in a temporary folder.
@@ -26,7 +28,7 @@ def model_path() -> Path:
     return model
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     s = Stack(var_dir=tmp_path_factory.mktemp("stack"), model=model_path(), web_port=free_port(),
               rasa_ports=(free_port(),), action_port=free_port(), quiet=True)

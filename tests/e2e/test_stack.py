@@ -50,17 +50,17 @@ class TestLanguages:
 class TestPriceProtectionThroughTheChat:
     def test_the_greeting_offers_the_drop_and_one_tap_files_exactly_one_claim(self, shopper: Any,
                                                                              stack: Stack) -> None:
-        me = shopper("C002")
+        me = shopper("C008")
         opening = me.open()
         buttons = [b for m in opening for b in m["buttons"] if b["payload"].startswith("/price_protection")]
         assert buttons, texts(opening)
         reply = texts(me.say(buttons[0]["title"], buttons[0]["payload"]))
-        assert "251.00" in reply and "2,750.00" in reply and "PP-" in reply
-        again = texts(me.say("the price dropped, can I get the difference?"))
+        assert "90.00" in reply and "329.00" in reply and "PP-" in reply
+        again = texts(me.say("奶粉降价了，能保价吗？"))
         assert "PP-" in again
         with sqlite3.connect(stack.var_dir / "shop.db") as db:
-            count, total = db.execute("SELECT COUNT(*), SUM(amount) FROM claims WHERE customer_id='C002'").fetchone()
-        assert (count, total) == (1, 25100)
+            count, total = db.execute("SELECT COUNT(*), SUM(amount) FROM claims WHERE customer_id='C008'").fetchone()
+        assert (count, total) == (1, 9000)
 
 
 class TestBadInputOnTheRealStack:
