@@ -1,0 +1,14 @@
+"""``rasa`` with our hot-path fixes installed (``bot.rasa_speedups``); same arguments as ``rasa``.
+
+``python -m scripts.rasa_server run --enable-api ...`` is what ``make run`` starts.
+"""
+
+from __future__ import annotations
+
+from bot.rasa_speedups import install
+
+if __name__ == "__main__":
+    install()
+    from rasa.__main__ import main
+
+    main()
