@@ -34,19 +34,15 @@ import subprocess
 import tempfile
 import time
 import warnings
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sklearn.metrics import accuracy_score, f1_score
-
 from bench.machine import NOISY_PCT, machine_busy_seconds
+from bot.studio.evaluation import LANGUAGES, Example, Scores, score
 from scripts.stack import RASA, ROOT, latest_model
 
 OUT = ROOT / "bench" / "out"
-LANGUAGES = ("zh", "en")
-FALLBACK = "nlu_fallback"
 
 #: The ``rasa init`` default pipeline (Rasa 3.6), with JiebaTokenizer for Chinese.
 STOCK_CONFIG = """\
@@ -73,46 +69,7 @@ policies: []
 """
 
 
-# --- the functional core: labelled examples in, figures out -------------------------------
-
-@dataclass(frozen=True)
-class Example:
-    """One held-out utterance and its gold intent."""
-
-    text: str
-    intent: str
-
-
-@dataclass(frozen=True)
-class Scores:
-    """Figures for one model on one language."""
-
-    n: int
-    accuracy: float
-    macro_f1: float
-    confusions: tuple[tuple[str, str, int], ...]  # (gold, predicted, count), most common first
-    fallbacks: int
-
-
-def score(gold: Sequence[str], predicted: Sequence[str], top: int = 5) -> Scores:
-    """Accuracy, macro-F1 over the gold intents, and the most common confusions.
-
-    ``nlu_fallback`` is never a gold label, so it always counts as wrong.
-
-    Example: ``score(["greet", "thanks"], ["greet", "nlu_fallback"]).accuracy == 0.5``.
-    """
-    if len(gold) != len(predicted) or not gold:
-        raise ValueError(f"need as many predictions as gold labels, got {len(predicted)} for {len(gold)}")
-    labels = sorted(set(gold))
-    confusions = Counter((g, p) for g, p in zip(gold, predicted, strict=True) if g != p)
-    return Scores(
-        n=len(gold),
-        accuracy=float(accuracy_score(gold, predicted)),
-        macro_f1=float(f1_score(gold, predicted, labels=labels, average="macro", zero_division=0)),
-        confusions=tuple((g, p, c) for (g, p), c in confusions.most_common(top)),
-        fallbacks=sum(p == FALLBACK for p in predicted),
-    )
-
+# --- the functional core lives in bot.studio.evaluation (the operator console uses it too) ----
 
 def fingerprint(paths: Iterable[Path], extra: str) -> str:
     """A short hash of the files' names and bytes plus ``extra`` (the cache key of the stock model)."""

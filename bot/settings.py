@@ -28,6 +28,10 @@ class Settings:
         policy_file: YAML file holding every after-sales policy number.
         predictor_file: The trained issue predictor (a build output); missing means rules only.
         cookie_secure: Whether session cookies carry the Secure flag.
+        models_dir: Trained Rasa models, candidates, their test reports and the publish registry.
+        tracker_url: SQLAlchemy URL of Rasa's tracker store (the operator console reads conversations).
+        publish_margin: How much worse (absolute accuracy / F1) a candidate may be than the serving
+            model before publishing needs an override reason.
     """
 
     project_root: Path = PROJECT_ROOT
@@ -42,10 +46,15 @@ class Settings:
     policy_file: Path = PROJECT_ROOT / "policy.yml"
     cookie_secure: bool = False
     predictor_file: Path = PROJECT_ROOT / "models" / "predictor.joblib"
+    models_dir: Path = PROJECT_ROOT / "models"
+    tracker_url: str = ""
+    publish_margin: float = 0.02
 
     def __post_init__(self) -> None:
         if not self.database_url:
             object.__setattr__(self, "database_url", f"sqlite:///{self.var_dir / 'shop.db'}")
+        if not self.tracker_url:
+            object.__setattr__(self, "tracker_url", f"sqlite:///{self.var_dir / 'tracker.db'}")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -54,7 +63,9 @@ class Settings:
         base = cls()
         var_dir = Path(env.get("SHOP_VAR_DIR", str(base.var_dir)))
         urls = env.get("SHOP_RASA_URLS", ",".join(base.rasa_urls))
+        root = Path(env.get("SHOP_PROJECT_ROOT", str(base.project_root)))
         return cls(
+            project_root=root,
             var_dir=var_dir,
             database_url=env.get("SHOP_DATABASE_URL", ""),
             rasa_urls=tuple(u.strip().rstrip("/") for u in urls.split(",") if u.strip()),
@@ -66,6 +77,9 @@ class Settings:
             policy_file=Path(env.get("SHOP_POLICY_FILE", str(base.policy_file))),
             cookie_secure=env.get("SHOP_COOKIE_SECURE", "0") == "1",
             predictor_file=Path(env.get("SHOP_PREDICTOR_FILE", str(base.predictor_file))),
+            models_dir=Path(env.get("SHOP_MODELS_DIR", str(root / "models"))),
+            tracker_url=env.get("SHOP_TRACKER_URL", ""),
+            publish_margin=float(env.get("SHOP_PUBLISH_MARGIN", str(base.publish_margin))),
         )
 
     def with_(self, **changes: object) -> Settings:

@@ -18,6 +18,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.studio.registry import ModelFolder
+
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 RASA = str(VENV_BIN / "rasa")
@@ -30,8 +32,8 @@ def free_port() -> int:
 
 
 def latest_model(models_dir: Path) -> Path | None:
-    models = sorted(models_dir.glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)  # Rasa models only
-    return models[-1] if models else None
+    """The model to serve: the operator console's last publish, or a newer ``rasa train`` result."""
+    return ModelFolder(models_dir).serving()
 
 
 def train_predictor(models_dir: Path = ROOT / "models") -> Path:
@@ -59,6 +61,7 @@ class Stack:
     """The three processes of the assistant, on chosen (or free) ports."""
 
     var_dir: Path = ROOT / "var"
+    project_dir: Path = ROOT  # the Rasa project the operator console edits and trains
     model: Path | None = None
     web_port: int = 8080
     rasa_ports: tuple[int, ...] = (5005,)
@@ -79,6 +82,8 @@ class Stack:
             "SHOP_RASA_URLS": ",".join(f"http://127.0.0.1:{p}" for p in self.rasa_ports),
             "SHOP_RASA_TOKEN": self.token,
             "SHOP_WEB_PORT": str(self.web_port),
+            "SHOP_PROJECT_ROOT": str(self.project_dir),
+            "SHOP_MODELS_DIR": str(self.project_dir / "models"),
             "PYTHONPATH": str(ROOT),
             "TF_CPP_MIN_LOG_LEVEL": "3",
             "SANIC_WORKERS": "1",
@@ -103,14 +108,15 @@ class Stack:
                                             start_new_session=True)
 
     def start(self, timeout_s: float = 180) -> None:
-        model = self.model or latest_model(ROOT / "models")
+        model = self.model or latest_model(self.project_dir / "models")
         if model is None:
             raise RuntimeError("no trained model: run `make run` or `rasa train` first")
         endpoints = self._endpoints()
         self._spawn("actions", [RASA, "run", "actions", "--actions", "actions",
                                 "-p", str(self.action_port)])
         for i, port in enumerate(self.rasa_ports):
-            self._spawn(f"rasa{i}", [RASA, "run", "--enable-api", "-i", "127.0.0.1", "-p", str(port),
+            self._spawn(f"rasa{i}", [sys.executable, "-m", "scripts.rasa_server",  # rasa + bot.rasa_speedups
+                                     "run", "--enable-api", "-i", "127.0.0.1", "-p", str(port),
                                      "--auth-token", self.token, "-m", str(model),
                                      "--endpoints", str(endpoints),
                                      "--credentials", str(ROOT / "credentials.yml")])

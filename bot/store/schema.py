@@ -229,6 +229,30 @@ suggestion_outcomes = sa.Table(
     sa.Column("at", UtcDateTime, nullable=False),
 )
 
+operators = sa.Table(
+    "operators", metadata,
+    sa.Column("operator_id", sa.String(32), primary_key=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("password_hash", sa.String(200), nullable=False),
+)
+
+operator_sessions = sa.Table(
+    "operator_sessions", metadata,
+    sa.Column("token", sa.String(64), primary_key=True),
+    sa.Column("operator_id", sa.String(32), sa.ForeignKey("operators.operator_id"), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+)
+
+audit_log = sa.Table(
+    "audit_log", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("actor", sa.String(64), nullable=False),
+    sa.Column("action", sa.String(40), nullable=False),  # file_saved, example_added, trained, published...
+    sa.Column("target", sa.String(300), nullable=False),
+    sa.Column("detail", sa.JSON, nullable=False),
+    sa.Column("at", UtcDateTime, nullable=False, index=True),
+)
+
 
 def create_all(engine: sa.engine.Engine) -> None:
     """Create missing tables (idempotent)."""

@@ -43,6 +43,30 @@ STATUS = {
     "ticket_not_found": 404,
     "not_your_ticket": 403,
     "internal_error": 500,
+    # the operator console
+    "training_busy": 409,
+    "publish_blocked": 409,
+    "model_not_found": 404,
+    "nothing_to_roll_back": 409,
+    "invalid_file": 422,
+    "edit_conflict": 409,
+    "path_not_allowed": 403,
+    "file_missing": 404,
+    "yaml_syntax": 422,
+    "duplicate_key": 422,
+    "not_editable": 403,
+    "invalid_example": 422,
+    "duplicate_example": 409,
+    "example_not_found": 404,
+    "unknown_response": 404,
+    "missing_variant": 422,
+    "unknown_language": 400,
+    "unknown_intent": 422,
+    "conversation_not_found": 404,
+    "turn_not_found": 404,
+    "invalid_filter": 400,
+    "invalid_story_name": 400,
+    "studio_error": 400,
 }
 
 
@@ -55,9 +79,16 @@ class ApiError(Exception):
         self.facts = facts
 
 
+class _Facts(dict[str, Any]):
+    """Fills a message template; a placeholder without a fact stays as written."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
 def error_response(strings: Mapping[str, Mapping[str, Any]], code: str, **facts: Any) -> web.Response:
-    message = {lang: str(table.get(f"error.{code}", code)).format(**facts) if facts else
-               str(table.get(f"error.{code}", code)) for lang, table in strings.items()}
+    message = {lang: str(table.get(f"error.{code}", code)).format_map(_Facts(facts))
+               for lang, table in strings.items()}
     return web.json_response({"error": {"code": code, "message": message, **facts}},
                              status=STATUS.get(code, 400))
 
@@ -76,7 +107,8 @@ def code_of(exc: Exception) -> tuple[str, dict[str, Any]]:
     if isinstance(exc, NotAllowed):
         return "not_allowed", {"reason": exc.reason}
     if isinstance(exc, ShopError):
-        return exc.code, {}
+        facts = getattr(exc, "facts", {})
+        return exc.code, {k: v for k, v in facts.items() if isinstance(v, (str, int)) and k != "code"}
     return "internal_error", {}
 
 

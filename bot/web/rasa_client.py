@@ -72,6 +72,34 @@ class RasaClient:
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise RasaUnavailable(f"{url}: {exc!r}") from exc
 
+    async def load_model(self, model_file: str, timeout_s: float = 300) -> None:
+        """Make every Rasa server load ``model_file`` (``PUT /model``), one server at a time.
+
+        Rasa swaps its agent only after the new model has loaded and keeps the lock
+        store, and trackers live in the shared tracker store: open conversations go
+        on. One server at a time keeps the other shards answering meanwhile.
+        """
+        for base in self.urls:
+            url = f"{base}/model"
+            try:
+                async with self.session.put(url, params={"token": self.token}, json={"model_file": model_file},
+                                            timeout=aiohttp.ClientTimeout(total=timeout_s)) as r:
+                    if r.status != 204:
+                        raise RasaUnavailable(f"{url} answered {r.status}: {(await r.text())[:300]}")
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                raise RasaUnavailable(f"{url}: {exc!r}") from exc
+
+    async def model_files(self) -> list[str]:
+        """The model each Rasa server is serving (``GET /status``)."""
+        found = []
+        for base in self.urls:
+            try:
+                async with self.session.get(f"{base}/status", params={"token": self.token}) as r:
+                    found.append(str((await r.json()).get("model_file", "")) if r.status == 200 else "")
+            except (aiohttp.ClientError, TimeoutError):
+                found.append("")
+        return found
+
     async def ready(self) -> bool:
         """Whether every Rasa server is up with a model loaded."""
         try:

@@ -20,6 +20,8 @@ class FakeRasa:
         self.events: dict[str, list[dict[str, Any]]] = {}
         self.executed: list[tuple[str, str]] = []
         self.status = 200
+        self.loaded: list[str] = []  # PUT /model requests, in order
+        self.load_status = 204
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -27,7 +29,19 @@ class FakeRasa:
         app.router.add_post("/model/parse", self.parse)
         app.router.add_post("/conversations/{sender}/tracker/events", self.tracker_events)
         app.router.add_post("/conversations/{sender}/execute", self.execute)
+        app.router.add_put("/model", self.load_model)
+        app.router.add_get("/status", self.model_status)
         return app
+
+    async def load_model(self, request: web.Request) -> web.Response:
+        assert request.query.get("token") == "t"
+        if self.load_status != 204:
+            return web.Response(status=self.load_status, text="cannot load")
+        self.loaded.append((await request.json())["model_file"])
+        return web.Response(status=204)
+
+    async def model_status(self, request: web.Request) -> web.Response:
+        return web.json_response({"model_file": self.loaded[-1] if self.loaded else "models/base.tar.gz"})
 
     async def parse(self, request: web.Request) -> web.Response:
         assert request.query.get("token") == "t"
