@@ -22,6 +22,7 @@ from bot.web.chat import read_json
 from bot.web.errors import ApiError
 from bot.web.hub import AGENTS, serve
 from bot.web.keys import (
+    STATIC,
     aftersales_key,
     clock_key,
     handoff_key,
@@ -61,7 +62,7 @@ def visible_ticket(request: web.Request, agent: Agent) -> Ticket:
 
 @routes.get("/agent")
 async def console(request: web.Request) -> web.FileResponse:
-    return web.FileResponse(request.app[settings_key].project_root / "bot/web/static/agent.html")
+    return web.FileResponse(STATIC / "agent.html")
 
 
 @routes.post("/api/agent/session")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -16,32 +17,43 @@ from bot.settings import Settings
 from bot.store.aftersales import SqlAfterSales
 from bot.store.database import create_engine
 from bot.store.handoff import SqlHandoff
+from bot.store.operators import SqlOperators
 from bot.store.schema import create_all
 from bot.store.seed import build_demo
 from bot.store.sessions import SqlSessions
 from bot.store.shop import SqlShop
+from bot.store.tracker import TrackerReader
 from bot.store.transcript import SqlTranscript
-from bot.web import agent, chat
+from bot.studio.files import ProjectFiles
+from bot.studio.registry import ModelFolder
+from bot.web import agent, chat, operator
 from bot.web.errors import error_middleware
 from bot.web.hub import Hub
 from bot.web.keys import (
+    STATIC,
     aftersales_key,
     clock_key,
     copilot_text_key,
     handoff_key,
     hub_key,
     intents_key,
+    operators_key,
     prediction_text_key,
     predictor_key,
+    project_files_key,
+    publish_lock_key,
     rasa_conversations_key,
     rasa_key,
     sessions_key,
     settings_key,
     shop_key,
     strings_key,
+    tracker_key,
+    trainer_key,
     transcript_key,
 )
 from bot.web.rasa_client import RasaClient, RasaConversations
+from bot.web.training import Trainer
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +72,7 @@ def create_app(settings: Settings, *, rasa: RasaClient | None = None,
         clock: The source of ``now``.
         seed: Create and seed the demo shop when the database is empty.
     """
-    strings = json.loads((settings.project_root / "bot/web/static/i18n.json").read_text("utf-8"))
+    strings = json.loads((STATIC / "i18n.json").read_text("utf-8"))
     app = web.Application(middlewares=[error_middleware(strings)], client_max_size=64 * 1024)
     engine = create_engine(settings.database_url)
     create_all(engine)
@@ -89,18 +101,29 @@ def create_app(settings: Settings, *, rasa: RasaClient | None = None,
     app[predictor_key] = prediction_model.load(settings.predictor_file)  # None: rules only, logged
     app[prediction_text_key] = prediction.load_templates()
     app[copilot_text_key] = copilot.load_templates()
+    app[operators_key] = SqlOperators(engine)
+    if seed:
+        app[operators_key].seed()
+    app[project_files_key] = ProjectFiles(settings.project_root, lock_dir=settings.var_dir / "locks")
+    app[tracker_key] = TrackerReader(settings.tracker_url)
+    app[trainer_key] = Trainer(settings.project_root, ModelFolder(settings.models_dir), settings.var_dir, clock,
+                               settings.publish_margin)
+    app[publish_lock_key] = asyncio.Lock()
 
     async def lifetimes(app: web.Application) -> AsyncIterator[None]:
         await app[rasa_key].start()
         yield
         await app[hub_key].close_all()
+        await app[trainer_key].close()
+        app[tracker_key].close()
         await app[rasa_key].close()
         engine.dispose()
 
     app.cleanup_ctx.append(lifetimes)
     app.add_routes(chat.routes)
     app.add_routes(agent.routes)
-    app.router.add_static("/static", settings.project_root / "bot/web/static")
+    app.add_routes(operator.routes)
+    app.router.add_static("/static", STATIC)
     return app
 
 

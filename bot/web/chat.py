@@ -14,6 +14,7 @@ from bot.web.assist import build_copilot
 from bot.web.errors import ApiError
 from bot.web.hub import AGENTS, serve
 from bot.web.keys import (
+    STATIC,
     clock_key,
     handoff_key,
     hub_key,
@@ -65,7 +66,7 @@ def _session_json(request: web.Request, s: WebSession) -> dict[str, Any]:
 
 @routes.get("/")
 async def index(request: web.Request) -> web.FileResponse:
-    return web.FileResponse(request.app[settings_key].project_root / "bot/web/static/index.html")
+    return web.FileResponse(STATIC / "index.html")
 
 
 @routes.get("/api/customers")

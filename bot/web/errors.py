@@ -66,6 +66,7 @@ STATUS = {
     "turn_not_found": 404,
     "invalid_filter": 400,
     "invalid_story_name": 400,
+    "empty_story": 409,
     "studio_error": 400,
 }
 

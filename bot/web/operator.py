@@ -344,7 +344,7 @@ def add_example(request: web.Request, operator: Operator, intent: str, language:
     except FileMissing:
         base, version = 'version: "3.1"\nnlu:\n', None
     return save(request, operator, path, nlu.add_example(base, intent, text), version, action,
-                intent=intent, language=language, text=text, **detail)
+                intent=intent, language=language, example=text, **detail)
 
 
 @routes.post("/api/ops/examples")
@@ -365,7 +365,7 @@ async def remove_example(request: web.Request) -> web.Response:
         raise ApiError("example_not_found")
     current = project.read(example.path)
     return save(request, operator, example.path, nlu.remove_example(current.text, intent, text), current.version,
-                "example_removed", intent=intent, language=language, text=text)
+                "example_removed", intent=intent, language=language, example=text)
 
 
 # -- responses, zh and en side by side ----------------------------------------------

@@ -264,8 +264,17 @@ class Trainer:
         return found
 
     def record_publish(self, model: str, by: str, reason: str, kind: str) -> None:
+        """Add a publish (or rollback) to the registry.
+
+        The first publish also records the model that was serving until then
+        (trained by ``make run``), so that rollback can go back to it.
+        """
         folder = self.models
-        folder.save(folder.registry().publish(Publication(model, by, self.clock(), reason, kind)))
+        registry = folder.registry()
+        before = folder.serving()
+        if not registry.history and before is not None and before.name != model:
+            registry = registry.publish(Publication(before.name, "system", self.clock(), "", "initial"))
+        folder.save(registry.publish(Publication(model, by, self.clock(), reason, kind)))
 
     # -- persistence ------------------------------------------------------------------
     def _save(self) -> None:

@@ -243,8 +243,9 @@ class TestPublish:
         await ops.post("/api/ops/train", json={})
         job = await finished_job(ops)
         await ops.post("/api/ops/publish", json={"model": job["candidate"]})
-        nothing = await ops.get("/api/ops/models")
-        assert (await nothing.json())["previous"] is None  # the base model was never published
+        first = await (await ops.get("/api/ops/models")).json()
+        assert first["previous"] == BASE_MODEL  # what served before the first publish
+        assert [h["kind"] for h in first["history"]] == ["publish", "initial"]
         second = (await ops.post("/api/ops/train", json={})).status
         assert second == 202
         job2 = await finished_job(ops)
@@ -256,7 +257,247 @@ class TestPublish:
         models = await (await ops.get("/api/ops/models")).json()
         assert models["serving"] == job["candidate"] and models["history"][0]["kind"] == "rollback"
 
+    async def test_the_first_publish_can_be_rolled_back_to_the_model_before_it(
+            self, ops: Any, fake_rasa: FakeRasa) -> None:
+        await ops.post("/api/ops/train", json={})
+        job = await finished_job(ops)
+        await ops.post("/api/ops/publish", json={"model": job["candidate"]})
+        resp = await ops.post("/api/ops/rollback", json={})
+        assert (await resp.json())["serving"] == BASE_MODEL
+        assert Path(fake_rasa.loaded[-1]).name == BASE_MODEL
+
     async def test_nothing_to_roll_back_is_a_clear_409(self, ops: Any) -> None:
         resp = await ops.post("/api/ops/rollback", json={})
         assert resp.status == 409
         assert (await resp.json())["error"]["code"] == "nothing_to_roll_back"
+
+
+class TestFiles:
+    """The real data files, edited with their comments kept; invalid edits are refused with the line."""
+
+    async def test_the_files_are_the_projects_data_files(self, ops: Any) -> None:
+        paths = {f["path"]: f for f in (await (await ops.get("/api/ops/files")).json())["files"]}
+        assert paths["data/nlu/zh/orders.yml"] == {"path": "data/nlu/zh/orders.yml", "kind": "nlu", "language": "zh"}
+        assert paths["domain.yml"]["kind"] == "domain"
+        assert "data/rules/orders.yml" in paths and "tests/stories/test_orders_stories.yml" in paths
+        assert not any(p.startswith(("bot/", "actions/", "models/")) or p == "config.yml" for p in paths)
+
+    @pytest.mark.parametrize("path", ["../domain.yml", "/etc/passwd", "data/../config.yml", "config.yml",
+                                      "bot/web/app.py", "data/nlu/zh/..%2f..%2fconfig.yml", "data\\nlu\\x.yml"])
+    async def test_paths_outside_the_data_files_are_refused(self, ops: Any, path: str) -> None:
+        for resp in (await ops.get(f"/api/ops/files/{path}"),
+                     await ops.put(f"/api/ops/files/{path}", json={"text": "x: 1\n", "version": "v"})):
+            assert resp.status in (403, 404), path
+        assert (await ops.post("/api/ops/check", json={"path": path, "text": "x"})).status in (403, 404)
+
+    async def test_a_save_keeps_comments_and_is_audited(self, ops: Any, ops_settings: Settings) -> None:
+        path = "data/rules/chitchat.yml"
+        found = await (await ops.get(f"/api/ops/files/{path}")).json()
+        text = found["text"].replace('version: "3.1"', '# reviewed by operations\nversion: "3.1"', 1)
+        resp = await ops.put(f"/api/ops/files/{path}", json={"text": text, "version": found["version"]})
+        assert resp.status == 200, await resp.text()
+        assert (ops_settings.project_root / path).read_text("utf-8") == text
+        audit = (await (await ops.get("/api/ops/audit")).json())["entries"][0]
+        assert (audit["actor"], audit["action"], audit["target"]) == ("O01", "file_saved", path)
+
+    @pytest.mark.parametrize(("edit", "code", "line"), [
+        (lambda t: t + "  - rule: broken\n    steps: [\n", "yaml_syntax", None),
+        (lambda t: t.replace("- intent: greet", "- intent: greett", 1), "unknown_intent", None),
+        (lambda t: t.replace("- action: utter_goodbye", "- action: utter_goodby", 1), "unknown_action", None),
+    ])
+    async def test_invalid_edits_are_refused_with_the_line(self, ops: Any, ops_settings: Settings, edit: Any,
+                                                           code: str, line: int | None) -> None:
+        path = "data/rules/chitchat.yml"
+        before = (ops_settings.project_root / path).read_text("utf-8")
+        found = await (await ops.get(f"/api/ops/files/{path}")).json()
+        text = edit(found["text"])
+        resp = await ops.put(f"/api/ops/files/{path}", json={"text": text, "version": found["version"]})
+        assert resp.status == 422
+        body = await resp.json()
+        assert body["error"]["code"] == "invalid_file" and body["error"]["message"]["zh"]
+        problem = body["problems"][0]
+        assert problem["code"] == code and problem["line"] >= 1
+        if code != "yaml_syntax":
+            bad = text.split("\n")[problem["line"] - 1]
+            assert problem["params"]["name"] in bad
+        assert (ops_settings.project_root / path).read_text("utf-8") == before
+        checked = await (await ops.post("/api/ops/check", json={"path": path, "text": text})).json()
+        assert checked["problems"][0]["code"] == code
+
+    async def test_concurrent_edits_are_detected_not_lost(self, aiohttp_client: Any, ops: Any) -> None:
+        other = await aiohttp_client(ops.server)
+        await other.post("/api/ops/session", json={"operator_id": "O02", "password": "demo"})
+        path = "data/rules/aftersales.yml"
+        mine = await (await ops.get(f"/api/ops/files/{path}")).json()
+        theirs = await (await other.get(f"/api/ops/files/{path}")).json()
+        first = await other.put(f"/api/ops/files/{path}", json={"text": theirs["text"] + "# O02 was here\n",
+                                                                 "version": theirs["version"]})
+        assert first.status == 200
+        second = await ops.put(f"/api/ops/files/{path}", json={"text": mine["text"] + "# O01 was here\n",
+                                                               "version": mine["version"]})
+        assert second.status == 409
+        body = await second.json()
+        assert body["error"]["code"] == "edit_conflict" and body["current_version"] == (await first.json())["version"]
+        assert "O02 was here" in (await (await ops.get(f"/api/ops/files/{path}")).json())["text"]
+
+    @pytest.mark.parametrize("body", [{}, {"text": 5, "version": "x"}, {"text": "a", "version": 3}])
+    async def test_malformed_requests_are_400(self, ops: Any, body: dict[str, Any]) -> None:
+        resp = await ops.put("/api/ops/files/data/rules/orders.yml", json=body)
+        assert resp.status in (400, 409, 422)
+        assert "error" in await resp.json()
+
+
+class TestNluExamples:
+    """Both languages side by side; a new example lands in the right language's file."""
+
+    async def test_intents_show_zh_and_en_side_by_side(self, ops: Any) -> None:
+        rows = {r["intent"]: r for r in (await (await ops.get("/api/ops/intents")).json())["intents"]}
+        invoice = rows["invoice"]
+        assert len(invoice["zh"]) >= 40 and len(invoice["en"]) >= 40
+        assert invoice["zh"][0]["file"] == "data/nlu/zh/orders.yml"
+        assert invoice["missing"] == []
+
+    async def test_an_intent_lacking_a_language_is_flagged(self, ops: Any, ops_settings: Settings) -> None:
+        path = ops_settings.project_root / "data/nlu/en/chitchat.yml"
+        text = path.read_text("utf-8")
+        start = text.index("- intent: thanks")
+        end = text.index("- intent:", start + 5)
+        path.write_text(text[:start] + text[end:], "utf-8")
+        rows = {r["intent"]: r for r in (await (await ops.get("/api/ops/intents")).json())["intents"]}
+        assert rows["thanks"]["missing"] == ["en"]
+
+    @pytest.mark.parametrize(("language", "text", "file"), [
+        ("zh", "单位报销用的票能开吗", "data/nlu/zh/orders.yml"),
+        ("en", "my boss needs a fapiao for this", "data/nlu/en/orders.yml"),
+    ])
+    async def test_an_added_example_lands_in_its_languages_file(self, ops: Any, ops_settings: Settings,
+                                                                language: str, text: str, file: str) -> None:
+        before = (ops_settings.project_root / file).read_text("utf-8")
+        resp = await ops.post("/api/ops/examples", json={"intent": "invoice", "language": language, "text": text})
+        assert resp.status == 200, await resp.text()
+        assert (await resp.json())["path"] == file
+        after = (ops_settings.project_root / file).read_text("utf-8")
+        added = [line for line in after.split("\n") if line not in before.split("\n")]
+        assert added == [f"    - {text}"]
+        rows = {r["intent"]: r for r in (await (await ops.get("/api/ops/intents")).json())["intents"]}
+        assert text in [e["text"] for e in rows["invoice"][language]]
+        removed = await ops.post("/api/ops/examples/remove", json={"intent": "invoice", "language": language,
+                                                                     "text": text})
+        assert removed.status == 200
+        assert (ops_settings.project_root / file).read_text("utf-8") == before
+
+    @pytest.mark.parametrize(("body", "status", "code"), [
+        ({"intent": "no_such_intent", "language": "zh", "text": "你好"}, 422, "unknown_intent"),
+        ({"intent": "greet", "language": "fr", "text": "bonjour"}, 400, "invalid_language"),
+        ({"intent": "greet", "language": "en", "text": "   "}, 400, "invalid_payload"),
+        ({"intent": "greet", "language": "en", "text": "two\nlines"}, 400, "invalid_payload"),
+    ])
+    async def test_bad_examples_are_refused(self, ops: Any, body: dict[str, Any], status: int, code: str) -> None:
+        resp = await ops.post("/api/ops/examples", json=body)
+        assert resp.status == status
+        assert (await resp.json())["error"]["code"] == code
+
+    async def test_a_duplicate_example_is_refused(self, ops: Any) -> None:
+        rows = {r["intent"]: r for r in (await (await ops.get("/api/ops/intents")).json())["intents"]}
+        existing = rows["greet"]["en"][0]["text"]
+        resp = await ops.post("/api/ops/examples", json={"intent": "greet", "language": "en", "text": existing})
+        assert resp.status in (409, 422)
+
+
+class TestResponses:
+    async def test_responses_list_both_variants(self, ops: Any) -> None:
+        body = await (await ops.get("/api/ops/responses")).json()
+        goodbye = next(r for r in body["responses"] if r["name"] == "utter_goodbye")
+        assert "再见" in goodbye["zh"] and "goodbye" in goodbye["en"].lower()
+
+    @pytest.mark.parametrize(("language", "text"), [("zh", "感谢光临，再会！"), ("en", "Thanks for visiting, bye!")])
+    async def test_editing_one_variant_changes_only_that_line(self, ops: Any, ops_settings: Settings,
+                                                              language: str, text: str) -> None:
+        domain = ops_settings.project_root / "domain.yml"
+        before = domain.read_text("utf-8").split("\n")
+        version = (await (await ops.get("/api/ops/responses")).json())["version"]
+        resp = await ops.put("/api/ops/responses/utter_goodbye", json={"language": language, "text": text,
+                                                                       "version": version})
+        assert resp.status == 200, await resp.text()
+        after = domain.read_text("utf-8").split("\n")
+        changed = [(a, b) for a, b in zip(before, after, strict=True) if a != b]
+        assert len(changed) == 1 and text in changed[0][1]
+
+    async def test_a_stale_version_is_a_conflict(self, ops: Any) -> None:
+        resp = await ops.put("/api/ops/responses/utter_goodbye", json={"language": "en", "text": "Bye",
+                                                                       "version": "stale"})
+        assert resp.status == 409
+
+    async def test_an_unknown_response_is_404(self, ops: Any) -> None:
+        version = (await (await ops.get("/api/ops/responses")).json())["version"]
+        resp = await ops.put("/api/ops/responses/utter_nope", json={"language": "en", "text": "x", "version": version})
+        assert resp.status == 404
+
+
+@pytest.fixture
+async def conversations(ops_settings: Settings) -> None:
+    """Rasa's SQL tracker store, written by Rasa, holding the scripted zh, en and mixed conversations."""
+    from rasa.core.tracker_store import SQLTrackerStore  # noqa: PLC0415 - heavy; only these tests need it
+    from rasa.shared.core.domain import Domain  # noqa: PLC0415
+    from rasa.shared.core.trackers import DialogueStateTracker  # noqa: PLC0415
+
+    from tests.studio.tracker_events import CONVERSATIONS  # noqa: PLC0415
+
+    domain = Domain.load(str(ops_settings.project_root / "domain.yml"))
+    store = SQLTrackerStore(domain, host=ops_settings.tracker_url)
+    for sender, events in CONVERSATIONS.items():
+        await store.save(DialogueStateTracker.from_events(sender, events(), slots=domain.slots))
+    store.engine.dispose()
+
+
+class TestConversations:
+    """Recent conversations from the tracker store become NLU examples and test stories."""
+
+    async def test_the_list_filters_by_language_fallback_and_handoff(self, ops: Any, conversations: None) -> None:
+        async def senders(query: str) -> set[str]:
+            body = await (await ops.get(f"/api/ops/conversations?{query}")).json()
+            return {c["sender_id"] for c in body["conversations"]}
+
+        everyone = await senders("")
+        assert {"web-C001-zh-order", "web-C002-en-handoff", "web-C003-mixed"} <= everyone
+        assert "web-C002-en-handoff" in await senders("handoff=1")
+        assert "web-C001-zh-order" not in await senders("handoff=1")
+        assert await senders("fallback=1") <= everyone - {"web-C001-zh-order"}
+        assert "web-C003-mixed" in await senders("language=mixed")
+        assert "web-C002-en-handoff" not in await senders("language=zh")
+        assert await senders("since=2026-11-24") == set()
+        assert everyone <= await senders("since=2026-11-23&until=2026-11-23")
+
+    @pytest.mark.parametrize("query", ["language=fr", "low_confidence=2", "since=yesterday", "limit=x"])
+    async def test_bad_filters_are_400(self, ops: Any, conversations: None, query: str) -> None:
+        resp = await ops.get(f"/api/ops/conversations?{query}")
+        assert resp.status == 400
+        assert (await resp.json())["error"]["message"]["en"]
+
+    async def test_correcting_an_intent_adds_the_message_to_its_languages_data(
+            self, ops: Any, ops_settings: Settings, conversations: None) -> None:
+        detail = (await (await ops.get("/api/ops/conversations/web-C002-en-handoff")).json())["conversation"]
+        turn = next(t for t in detail["turns"] if t["intent"] == "nlu_fallback")
+        resp = await ops.post("/api/ops/conversations/web-C002-en-handoff/corrections",
+                              json={"turn": turn["index"], "intent": "complaint"})
+        assert resp.status == 200, await resp.text()
+        body = await resp.json()
+        assert body["language"] == "en" and body["path"].startswith("data/nlu/en/")
+        assert f"    - {turn['text']}" in (ops_settings.project_root / body["path"]).read_text("utf-8")
+        audit = (await (await ops.get("/api/ops/audit")).json())["entries"][0]
+        assert audit["action"] == "intent_corrected" and audit["detail"]["predicted"] == "nlu_fallback"
+
+    async def test_a_conversation_becomes_a_test_story(self, ops: Any, ops_settings: Settings,
+                                                       conversations: None) -> None:
+        resp = await ops.post("/api/ops/conversations/web-C001-zh-order/story", json={"name": "zh 订单状态 from chat"})
+        assert resp.status == 200, await resp.text()
+        again = await ops.post("/api/ops/conversations/web-C003-mixed/story", json={"name": "mixed from chat"})
+        assert again.status == 200, await again.text()
+        text = (ops_settings.project_root / "tests/stories/from_conversations.yml").read_text("utf-8")
+        assert text.count("- story:") == 2 and "zh 订单状态 from chat" in text
+
+    async def test_unknown_conversations_and_turns_are_404(self, ops: Any, conversations: None) -> None:
+        assert (await ops.get("/api/ops/conversations/nobody")).status == 404
+        resp = await ops.post("/api/ops/conversations/web-C001-zh-order/corrections",
+                              json={"turn": 99, "intent": "greet"})
+        assert resp.status == 404
