@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from bot.settings import Settings
+from bot.settings import PROJECT_ROOT, Settings
 from bot.store.database import create_engine
 from bot.store.schema import create_all
 from bot.store.seed import Demo, build_demo
@@ -39,3 +40,20 @@ def shop(settings: Settings, demo: Demo) -> SqlShop:
     s.load(demo.customers, demo.products, demo.prices, demo.orders)
     yield s
     engine.dispose()
+
+
+def copy_project(dest: Path, model: Path | None = None) -> Path:
+    """A private copy of the Rasa project (domain, config, data, held-out sets, test stories) in ``dest``.
+
+    The operator console edits and trains it, so tests never touch the repository's files.
+    ``model`` is copied into ``dest/models`` (which is created either way).
+    """
+    for name in ("domain.yml", "config.yml"):
+        shutil.copy2(PROJECT_ROOT / name, dest / name)
+    shutil.copytree(PROJECT_ROOT / "data", dest / "data")
+    shutil.copytree(PROJECT_ROOT / "tests" / "nlu", dest / "tests" / "nlu")
+    shutil.copytree(PROJECT_ROOT / "tests" / "stories", dest / "tests" / "stories")
+    (dest / "models").mkdir()
+    if model is not None:
+        shutil.copy2(model, dest / "models" / model.name)
+    return dest

@@ -122,7 +122,8 @@ class Trainer:
         self.jobs_dir.mkdir(parents=True, exist_ok=True)
         self.job = self._load_latest()
         if self.job is not None and self.job.status == "running":  # this process died mid-job
-            self.job = replace(self.job, status="failed", error="interrupted", finished_at=self.clock())
+            self.job = replace(self.job, status="failed", progress=Progress("failed"), error="interrupted",
+                               finished_at=self.clock())
             self._save()
 
     @property

@@ -2,33 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-
 from scripts.stack import Stack
-from tests.e2e.conftest import chromium_path
-
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", "--no-first-run", "--disable-quic"]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    path = chromium_path()
-    if path is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("chromium is not installed (apt-get install chromium)")
-        pytest.skip("chromium is not installed")
-    from playwright.sync_api import sync_playwright  # noqa: PLC0415 - only when a browser exists
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=path, args=FLAGS, headless=True)
-        yield b
-        b.close()
 
 
 def open_chat(browser: Any, stack: Stack, customer_id: str) -> Any:

@@ -7,7 +7,6 @@ need no TensorFlow; tests/e2e/test_operator.py runs the real thing.
 from __future__ import annotations
 
 import asyncio
-import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,8 +19,7 @@ from bot.studio.registry import ModelFolder
 from bot.web.app import create_app
 from bot.web.keys import trainer_key
 from bot.web.training import Commands, Trainer
-from scripts.stack import ROOT
-from tests.conftest import NOW
+from tests.conftest import NOW, copy_project
 from tests.web.conftest import FakeRasa, sign_in
 
 CLI = str(Path(__file__).with_name("fake_rasa_cli.py"))
@@ -42,22 +40,11 @@ class FakeCommands(Commands):
         return [sys.executable, CLI, "evaluate", "--model", str(model), "--out", str(out)]
 
 
-def copy_project(dest: Path) -> Path:
-    """A private copy of the Rasa project, so that edits never touch the repository's files."""
-    for name in ("domain.yml", "config.yml"):
-        shutil.copy2(ROOT / name, dest / name)
-    shutil.copytree(ROOT / "data", dest / "data")
-    shutil.copytree(ROOT / "tests" / "nlu", dest / "tests" / "nlu")
-    shutil.copytree(ROOT / "tests" / "stories", dest / "tests" / "stories")
-    (dest / "models").mkdir()
-    (dest / "models" / BASE_MODEL).write_bytes(b"base model")
-    return dest
-
-
 @pytest.fixture
 def ops_settings(web_settings: Settings, tmp_path: Path) -> Settings:
     (tmp_path / "project").mkdir()
     project = copy_project(tmp_path / "project")
+    (project / "models" / BASE_MODEL).write_bytes(b"base model")
     return web_settings.with_(project_root=project, models_dir=project / "models")
 
 
