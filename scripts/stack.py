@@ -182,6 +182,7 @@ def main() -> None:
         print(f"\n==> Ready in {time.monotonic() - started:.1f}s."
               f"\n    Shopper chat:  {stack.url}"
               f"\n    Agent console: {stack.url}/agent  (agents A01, A02, A03; password: demo)"
+              f"\n    Operators:     {stack.url}/ops  (operators O01, O02; password: demo)"
               "\n    Press Ctrl-C to stop.\n", flush=True)
         while all(p.poll() is None for p in stack.procs.values()):
             time.sleep(1)

@@ -488,3 +488,24 @@ class TestConversations:
         resp = await ops.post("/api/ops/conversations/web-C001-zh-order/corrections",
                               json={"turn": 99, "intent": "greet"})
         assert resp.status == 404
+
+
+class TestValidate:
+    """The same checks as ``rasa data validate``, run on the project as it is on disk."""
+
+    async def test_a_clean_project_validates(self, ops: Any) -> None:
+        body = await (await ops.post("/api/ops/validate", json={})).json()
+        assert body["ok"] is True
+
+    async def test_problems_are_listed(self, ops: Any, monkeypatch: Any) -> None:
+        monkeypatch.setenv("FAKE_VALIDATE_FAIL", "1")
+        body = await (await ops.post("/api/ops/validate", json={})).json()
+        assert body["ok"] is False
+        assert any("not in the domain" in m for m in body["messages"])
+
+
+class TestReports:
+    @pytest.mark.parametrize("url", ["/api/ops/reports/x/report.json", "/api/ops/reports/../confusion-zh.png",
+                                     "/api/ops/reports/nope/confusion-zh.png"])
+    async def test_only_existing_confusion_plots_are_served(self, ops: Any, url: str) -> None:
+        assert (await ops.get(url)).status == 404
