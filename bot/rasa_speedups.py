@@ -1,10 +1,18 @@
 """Hot-path fixes for the Rasa 3.6 server, applied by our entry point ``scripts.rasa_server``.
 
-Rasa validates every action server response with ``jsonschema.validate``, which
-re-checks the (constant) schema and builds a new validator on each call: about
-13 ms per custom action on our machines, twice per turn (see bench/hotspots.py).
-``install()`` swaps in a validator built once. Behaviour is unchanged: the same
-schema, the same first error (``best_match``), the same message suffix.
+1. Rasa validates every action server response with ``jsonschema.validate``, which
+   re-checks the (constant) schema and builds a new validator on each call: about
+   13 ms per custom action on our machines, twice per turn (see bench/hotspots.py).
+   We build the validator once. Same schema, same first error, same message.
+2. Loading DIET, Rasa builds the network's weights by *training it for one step*
+   (``RasaModel.load`` calls ``model.fit``), which traces the whole training graph
+   with its gradients: ~30 of the ~35 s a Rasa server needs to start. To serve
+   (not to fine-tune), a forward pass builds every weight prediction uses, so we
+   run one eager prediction, restore the trained weights into those variables
+   (optimizer slots in the checkpoint are deliberately not restored), and then
+   prepare for prediction as Rasa does. tests/e2e/test_rasa_speedups.py checks
+   that the held-out sets get exactly the same intents and confidences both ways.
+
 ``rasa run`` without our entry point still works, only slower.
 """
 
@@ -14,6 +22,40 @@ from typing import Any
 
 
 def install() -> None:
+    """Apply both fixes (idempotent)."""
+    install_action_validator()
+    install_fast_model_load()
+
+
+def install_fast_model_load() -> None:
+    """Patch ``RasaModel.load`` to build weights with one eager prediction instead of one training step."""
+    from rasa.utils.tensorflow.models import RasaModel  # noqa: PLC0415 - pulls in TensorFlow
+
+    if getattr(RasaModel, "_shop_fast_load", False):
+        return
+    stock = RasaModel.load.__func__  # type: ignore[attr-defined]
+
+    def load(cls: Any, model_file_name: str, model_data_example: Any, predict_data_example: Any = None,
+             finetune_mode: bool = False, *args: Any, **kwargs: Any) -> Any:
+        if finetune_mode or predict_data_example is None:  # fine-tuning needs the optimizer state
+            return stock(cls, model_file_name, model_data_example, predict_data_example, finetune_mode,
+                         *args, **kwargs)
+        model = cls(*args, **kwargs)
+        traced = model._run_eagerly
+        model._run_eagerly = True  # build the prediction path's variables without tracing a graph
+        model.run_inference(predict_data_example)
+        model._run_eagerly = traced
+        model.load_weights(model_file_name).expect_partial()
+        model.prepared_for_prediction = False  # label embeddings were computed with the initial weights
+        model._tf_predict_step = None
+        model.run_inference(predict_data_example)  # as stock Rasa does: trace the prediction graph now
+        return model
+
+    RasaModel.load = classmethod(load)  # type: ignore[method-assign, assignment]
+    RasaModel._shop_fast_load = True  # type: ignore[attr-defined]
+
+
+def install_action_validator() -> None:
     """Patch ``RemoteAction._validate_action_result`` to reuse one compiled validator (idempotent)."""
     from jsonschema.exceptions import best_match  # noqa: PLC0415 - only the Rasa server process needs these
     from jsonschema.validators import validator_for  # noqa: PLC0415
