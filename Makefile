@@ -19,12 +19,14 @@ setup: $(STAMP)
 
 # Rasa 3.6 declares Python <3.11 but runs on 3.11: install the pinned dependency set
 # first, then rasa and rasa-sdk without their (3.10-only) dependency markers.
-$(STAMP): requirements/rasa-py311.txt requirements/constraints.txt requirements/dev.txt pyproject.toml
+$(STAMP): requirements/rasa-py311.txt requirements/constraints.txt requirements/app.txt requirements/dev.txt \
+          pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade "pip<24.1"
 	$(PY) -m pip install --quiet -r requirements/rasa-py311.txt -c requirements/constraints.txt
 	$(PY) -m pip install --quiet --no-deps --ignore-requires-python rasa==3.6.21 rasa-sdk==3.6.2
+	$(PY) -m pip install --quiet -r requirements/app.txt -c requirements/constraints.txt
 	$(PY) -m pip install --quiet -r requirements/dev.txt -c requirements/constraints.txt
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $@

@@ -28,7 +28,7 @@ from bot.settings import Settings
 from bot.store.aftersales import SqlAfterSales
 from bot.store.database import create_engine
 from bot.store.handoff import SqlHandoff
-from bot.store.schema import create_all
+from bot.store.migrations import migrate
 from bot.store.shop import SqlShop
 
 LABELS_FILE = Path(__file__).with_name("intent_labels.yml")
@@ -73,7 +73,7 @@ class Services:
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
         engine = create_engine(settings.database_url)
-        create_all(engine)
+        migrate(engine)
         shop = SqlShop(engine)
         return cls(shop=shop, aftersales=SqlAfterSales(engine, shop, load_policy(settings.policy_file)),
                    handoff=SqlHandoff(engine), settings=settings)

@@ -10,7 +10,7 @@ import pytest
 
 from bot.settings import PROJECT_ROOT, Settings
 from bot.store.database import create_engine
-from bot.store.schema import create_all
+from bot.store.migrations import migrate
 from bot.store.seed import Demo, build_demo
 from bot.store.shop import SqlShop
 
@@ -35,7 +35,7 @@ def settings(tmp_path: Path) -> Settings:
 @pytest.fixture
 def shop(settings: Settings, demo: Demo) -> SqlShop:
     engine = create_engine(settings.database_url)
-    create_all(engine)
+    migrate(engine)
     s = SqlShop(engine)
     s.load(demo.customers, demo.products, demo.prices, demo.orders)
     yield s

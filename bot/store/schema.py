@@ -1,6 +1,9 @@
 """Every table of the shop database, in one place (SQLAlchemy Core).
 
 Money columns are integer fen (``Money``), times are UTC (``UtcDateTime``).
+Databases get these tables from the migrations in ``bot.store.migrations``
+(``migrate(engine)``); a change here needs a new revision there, e.g.
+``alembic revision --autogenerate --rev-id 0002 -m "..."`` (tests compare the two).
 """
 
 from __future__ import annotations
@@ -253,7 +256,3 @@ audit_log = sa.Table(
     sa.Column("at", UtcDateTime, nullable=False, index=True),
 )
 
-
-def create_all(engine: sa.engine.Engine) -> None:
-    """Create missing tables (idempotent)."""
-    metadata.create_all(engine)

@@ -19,7 +19,7 @@ from bot.policy import Policy, load_policy
 from bot.settings import PROJECT_ROOT
 from bot.store.aftersales import SqlAfterSales
 from bot.store.database import create_engine
-from bot.store.schema import create_all
+from bot.store.migrations import migrate
 from bot.store.seed import Demo
 from bot.store.shop import SqlShop
 
@@ -42,22 +42,28 @@ def _postgres(tmp_schema: str) -> Engine:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A database with no tables yet: a SQLite file, or a fresh PostgreSQL schema."""
     if request.param == "sqlite":
         engine = create_engine(f"sqlite:///{tmp_path / 'shop.db'}")
-        create_all(engine)
         yield engine
         engine.dispose()
         return
     schema = f"t_{secrets.token_hex(4)}"
     engine = _postgres(schema)
-    create_all(engine)
     yield engine
     engine.dispose()
     admin = sa.create_engine(PG_URL, future=True)
     with admin.begin() as c:
         c.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
     admin.dispose()
+
+
+@pytest.fixture
+def engine(empty_engine: Engine) -> Engine:
+    """The shop database, migrated to the newest revision."""
+    migrate(empty_engine)
+    return empty_engine
 
 
 @pytest.fixture
