@@ -32,6 +32,11 @@ class Settings:
         tracker_url: SQLAlchemy URL of Rasa's tracker store (the operator console reads conversations).
         publish_margin: How much worse (absolute accuracy / F1) a candidate may be than the serving
             model before publishing needs an override reason.
+        redis_url: Redis that carries live messages between web processes; empty means one web
+            process delivering in-process (the embedded default).
+        redis_prefix: Prepended to every Redis channel; shops sharing one Redis need different ones.
+        web_workers: How many web processes share ``web_port`` (SO_REUSEPORT when more than one);
+            more than one needs ``redis_url``.
     """
 
     project_root: Path = PROJECT_ROOT
@@ -49,12 +54,21 @@ class Settings:
     models_dir: Path = PROJECT_ROOT / "models"
     tracker_url: str = ""
     publish_margin: float = 0.02
+    redis_url: str = ""
+    redis_prefix: str = "shop:ws:"
+    web_workers: int = 1
 
     def __post_init__(self) -> None:
         if not self.database_url:
             object.__setattr__(self, "database_url", f"sqlite:///{self.var_dir / 'shop.db'}")
         if not self.tracker_url:
             object.__setattr__(self, "tracker_url", f"sqlite:///{self.var_dir / 'tracker.db'}")
+        if self.web_workers < 1:
+            raise ValueError(f"SHOP_WEB_WORKERS={self.web_workers}: there must be at least one web process")
+        if self.web_workers > 1 and not self.redis_url:
+            raise ValueError(f"SHOP_WEB_WORKERS={self.web_workers} needs SHOP_REDIS_URL (e.g. "
+                             "redis://127.0.0.1:6379/0): without it an agent on one web process cannot reach "
+                             "a shopper on another")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -80,6 +94,9 @@ class Settings:
             models_dir=Path(env.get("SHOP_MODELS_DIR", str(root / "models"))),
             tracker_url=env.get("SHOP_TRACKER_URL", ""),
             publish_margin=float(env.get("SHOP_PUBLISH_MARGIN", str(base.publish_margin))),
+            redis_url=env.get("SHOP_REDIS_URL", ""),
+            redis_prefix=env.get("SHOP_REDIS_PREFIX", base.redis_prefix),
+            web_workers=int(env.get("SHOP_WEB_WORKERS", str(base.web_workers))),
         )
 
     def with_(self, **changes: object) -> Settings:

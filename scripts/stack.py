@@ -56,14 +56,35 @@ def train(models_dir: Path = ROOT / "models") -> Path:
     return model
 
 
+def listening_sockets(port: int) -> int | None:
+    """How many sockets listen on TCP ``port`` (several with SO_REUSEPORT); None without Linux's /proc."""
+    count = 0
+    for table in (Path("/proc/net/tcp"), Path("/proc/net/tcp6")):
+        try:
+            rows = table.read_text().splitlines()[1:]
+        except OSError:
+            return None
+        for row in rows:
+            fields = row.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "0A":  # 0A: LISTEN
+                count += 1
+    return count
+
+
 @dataclass
 class Stack:
-    """The three processes of the assistant, on chosen (or free) ports."""
+    """The three processes of the assistant, on chosen (or free) ports.
+
+    ``web_workers`` web processes share ``web_port`` (SO_REUSEPORT); more than one needs
+    ``SHOP_REDIS_URL`` in the environment or in ``extra_env``. Each stack uses its own
+    Redis channel prefix (per web port) unless ``SHOP_REDIS_PREFIX`` is given.
+    """
 
     var_dir: Path = ROOT / "var"
     project_dir: Path = ROOT  # the Rasa project the operator console edits and trains
     model: Path | None = None
     web_port: int = 8080
+    web_workers: int = 1
     rasa_ports: tuple[int, ...] = (5005,)
     action_port: int = 5055
     token: str = field(default_factory=lambda: secrets.token_hex(16))
@@ -82,6 +103,8 @@ class Stack:
             "SHOP_RASA_URLS": ",".join(f"http://127.0.0.1:{p}" for p in self.rasa_ports),
             "SHOP_RASA_TOKEN": self.token,
             "SHOP_WEB_PORT": str(self.web_port),
+            "SHOP_WEB_WORKERS": str(self.web_workers),
+            "SHOP_REDIS_PREFIX": os.environ.get("SHOP_REDIS_PREFIX", f"shop:{self.web_port}:ws:"),
             "SHOP_PROJECT_ROOT": str(self.project_dir),
             "SHOP_MODELS_DIR": str(self.project_dir / "models"),
             "PYTHONPATH": str(ROOT),
@@ -111,6 +134,9 @@ class Stack:
         model = self.model or latest_model(self.project_dir / "models")
         if model is None:
             raise RuntimeError("no trained model: run `make run` or `rasa train` first")
+        if self.web_workers > 1 and not self.env().get("SHOP_REDIS_URL"):
+            raise RuntimeError(f"web_workers={self.web_workers} needs SHOP_REDIS_URL (e.g. redis://127.0.0.1:6379/0) "
+                               "so that agents and shoppers on different web processes reach each other")
         endpoints = self._endpoints()
         self._spawn("actions", [RASA, "run", "actions", "--actions", "actions",
                                 "-p", str(self.action_port)])
@@ -122,6 +148,21 @@ class Stack:
                                      "--credentials", str(ROOT / "credentials.yml")])
         self._spawn("web", [sys.executable, "-m", "bot.web.app"])
         self.wait_ready(timeout_s)
+        # The first web process has migrated and seeded the database; the others find it ready.
+        for i in range(1, self.web_workers):
+            self._spawn(f"web{i}", [sys.executable, "-m", "bot.web.app"])
+        self._wait_listening(timeout_s)
+
+    def _wait_listening(self, timeout_s: float) -> None:
+        """Wait until every web process listens on the shared port."""
+        deadline = time.monotonic() + timeout_s
+        while (listening := listening_sockets(self.web_port)) is not None and listening < self.web_workers:
+            for name, p in self.procs.items():
+                if p.poll() is not None:
+                    raise RuntimeError(f"{name} exited with {p.returncode}; see {self.var_dir}/{name}.log")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{listening} of {self.web_workers} web processes listen after {timeout_s}s")
+            time.sleep(0.2)
 
     def wait_ready(self, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
@@ -169,13 +210,16 @@ class Stack:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=int(os.environ.get("SHOP_WEB_PORT", "8080")))
+    parser.add_argument("--web-workers", type=int, default=int(os.environ.get("SHOP_WEB_WORKERS", "1")),
+                        help="web processes sharing the port (more than one needs SHOP_REDIS_URL)")
     parser.add_argument("--shards", type=int, default=int(os.environ.get("SHOP_RASA_SHARDS", "2")),
                         help="Rasa server processes; conversations are sharded over them (2 uses both cores)")
     args = parser.parse_args()
     print("==> Training the model if the data changed (rasa train)...", flush=True)
     model = train()
     print(f"==> Model: {model.name}. Starting Rasa, the action server and the web service...", flush=True)
-    stack = Stack(model=model, web_port=args.port, rasa_ports=tuple(5005 + i for i in range(args.shards)))
+    stack = Stack(model=model, web_port=args.port, web_workers=args.web_workers,
+                  rasa_ports=tuple(5005 + i for i in range(args.shards)))
     started = time.monotonic()
     try:
         stack.start()

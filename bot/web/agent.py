@@ -101,6 +101,7 @@ async def set_status(request: web.Request) -> web.Response:
     online = (await read_json(request)).get("online")
     if not isinstance(online, bool):
         raise ApiError("invalid_type", field="online")
+    request.app[hub_key].check()
     request.app[handoff_key].set_online(agent.agent_id, online)
     await assign_and_notify(request.app)
     return web.json_response({"agent": current_agent(request).to_json()})
@@ -138,6 +139,7 @@ async def take(request: web.Request) -> web.Response:
     agent = current_agent(request)
     app, now = request.app, request.app[clock_key]()
     ticket = app[handoff_key].ticket(request.match_info["ticket_id"])
+    app[hub_key].check()
     taken = app[handoff_key].save(take_over(ticket, agent, now), agent.agent_id, "took_over", now)
     await connect_shopper(app, taken, agent)
     return web.json_response({"ticket": ticket_json(app, taken, app[handoff_key].open_tickets(),
@@ -159,6 +161,7 @@ async def agent_message(request: web.Request) -> web.Response:
     text = text.strip()
     if len(text) > app[settings_key].max_message_chars * 2:
         raise MessageRejected("message_too_long", limit=app[settings_key].max_message_chars * 2)
+    app[hub_key].check()  # before the suggestion outcome and the message are written
     suggestion_id = body.get("suggestion_id")
     if isinstance(suggestion_id, str):
         shown = {r["id"]: r for r in build_copilot(app, ticket, ticket.language)["replies"]}
@@ -189,6 +192,7 @@ async def apply_resolution(request: web.Request) -> web.Response:
     if not isinstance(kind, str) or not isinstance(line_id, str):
         raise ApiError("invalid_type", field="kind/line_id")
     aftersales, customer = app[aftersales_key], ticket.customer_id
+    app[hub_key].check()
     result: dict[str, Any]
     if kind == "approve_claim":
         decision = aftersales.claim_price_protection(customer, line_id, now)
@@ -232,6 +236,7 @@ async def transfer_ticket(request: web.Request) -> web.Response:
     skill, note = body.get("skill"), body.get("note", "")
     if not isinstance(skill, str) or not isinstance(note, str) or len(note) > 500:
         raise ApiError("invalid_type", field="skill/note")
+    app[hub_key].check()
     moved = app[handoff_key].save(replace(transfer(ticket, skill, note, now), transferred_by=agent.agent_id),
                                   agent.agent_id,
                                   "transfer", now, {"skill": skill, "note": note})
@@ -247,6 +252,7 @@ async def resolve_ticket(request: web.Request) -> web.Response:
     app, now = request.app, request.app[clock_key]()
     ticket = app[handoff_key].ticket(request.match_info["ticket_id"])
     can_act(agent.agent_id, ticket)
+    app[hub_key].check()
     done = app[handoff_key].save(resolve(ticket, now), agent.agent_id, "resolved", now)
     conversations = app[rasa_conversations_key]
     await conversations.resume(ticket.conversation_id)

@@ -17,8 +17,8 @@ from bot.settings import Settings
 from bot.store.aftersales import SqlAfterSales
 from bot.store.database import create_engine
 from bot.store.handoff import SqlHandoff
+from bot.store.migrations import migrate
 from bot.store.operators import SqlOperators
-from bot.store.schema import create_all
 from bot.store.seed import build_demo
 from bot.store.sessions import SqlSessions
 from bot.store.shop import SqlShop
@@ -28,7 +28,7 @@ from bot.studio.files import ProjectFiles
 from bot.studio.registry import ModelFolder
 from bot.web import agent, chat, operator
 from bot.web.errors import error_middleware
-from bot.web.hub import Hub
+from bot.web.hub import Hub, RedisHub
 from bot.web.keys import (
     STATIC,
     aftersales_key,
@@ -62,9 +62,20 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def create_app(settings: Settings, *, rasa: RasaClient | None = None,
+async def close_pages(app: web.Application) -> None:
+    """At shutdown, close every open page before aiohttp waits (up to a minute) for open handlers.
+
+    The pages reconnect at once, to another web process if there are several.
+    """
+    await app[hub_key].close_all()
+
+
+def create_app(settings: Settings, *, rasa: RasaClient | None = None,  # noqa: PLR0915 - it lists every resource
                clock: Callable[[], datetime] = utc_now, seed: bool = True) -> web.Application:
     """Build the web service: stores, the Rasa client, the live hub and every route table.
+
+    The live hub is in-process, or goes through Redis when ``settings.redis_url`` is set
+    (several web processes).
 
     Args:
         settings: Where the database and Rasa are, limits, paths.
@@ -75,7 +86,7 @@ def create_app(settings: Settings, *, rasa: RasaClient | None = None,
     strings = json.loads((STATIC / "i18n.json").read_text("utf-8"))
     app = web.Application(middlewares=[error_middleware(strings)], client_max_size=64 * 1024)
     engine = create_engine(settings.database_url)
-    create_all(engine)
+    migrate(engine)
     shop = SqlShop(engine)
     if seed and shop.is_empty():
         demo = build_demo(clock())
@@ -91,7 +102,7 @@ def create_app(settings: Settings, *, rasa: RasaClient | None = None,
     app[shop_key] = shop
     app[sessions_key] = SqlSessions(engine)
     app[transcript_key] = SqlTranscript(engine)
-    app[hub_key] = Hub()
+    app[hub_key] = RedisHub(settings.redis_url, prefix=settings.redis_prefix) if settings.redis_url else Hub()
     app[rasa_key] = rasa or RasaClient(settings.rasa_urls, settings.rasa_token, settings.rasa_timeout_s)
     app[rasa_conversations_key] = RasaConversations(app[rasa_key])
     app[aftersales_key] = SqlAfterSales(engine, shop, load_policy(settings.policy_file))
@@ -112,13 +123,15 @@ def create_app(settings: Settings, *, rasa: RasaClient | None = None,
 
     async def lifetimes(app: web.Application) -> AsyncIterator[None]:
         await app[rasa_key].start()
+        await app[hub_key].start()  # RedisHub: its listener task lives until close()
         yield
-        await app[hub_key].close_all()
+        await app[hub_key].close()
         await app[trainer_key].close()
         app[tracker_key].close()
         await app[rasa_key].close()
         engine.dispose()
 
+    app.on_shutdown.append(close_pages)
     app.cleanup_ctx.append(lifetimes)
     app.add_routes(chat.routes)
     app.add_routes(agent.routes)
@@ -130,8 +143,11 @@ def create_app(settings: Settings, *, rasa: RasaClient | None = None,
 def main() -> None:  # pragma: no cover - process entry point
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = Settings.from_env()
+    # Several web processes share one port (scripts.stack starts them); the kernel spreads
+    # connections over them. One process keeps the port to itself, so a second copy started
+    # by mistake fails with "address in use" instead of silently taking half the traffic.
     web.run_app(create_app(settings), host=settings.web_host, port=settings.web_port,
-                print=lambda *_: None)
+                reuse_port=settings.web_workers > 1, print=lambda *_: None)
 
 
 if __name__ == "__main__":  # pragma: no cover

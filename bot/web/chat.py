@@ -150,6 +150,7 @@ async def converse(app: web.Application, s: WebSession, shown: str | None,
     if Rasa is down; the caller then gets a 503 it can retry.
     """
     transcript, hub, now = app[transcript_key], app[hub_key], app[clock_key]
+    hub.check()  # before anything is written: with Redis away this is a 503 with nothing half-done
     ticket = app[handoff_key].open_ticket_of(s.conversation_id)
     if shown is not None:
         intent, confidence = await _intent(app, sent) if ticket is not None else (None, None)

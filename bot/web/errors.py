@@ -11,7 +11,7 @@ from aiohttp import web
 from bot.chat import MessageRejected
 from bot.errors import CustomerNotFound, InvalidData, NotAllowed, OrderNotFound, ProductNotFound, ShopError
 from bot.routing import NotYourTicket, TicketNotFound
-from bot.web.hub import ForeignOrigin
+from bot.web.hub import ForeignOrigin, HubUnavailable
 from bot.web.rasa_client import RasaUnavailable
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,7 @@ STATUS = {
     "not_allowed": 409,
     "invalid_data": 400,
     "rasa_unavailable": 503,
+    "hub_unavailable": 503,
     "not_found": 404,
     "method_not_allowed": 405,
     "request_too_large": 413,
@@ -101,6 +102,8 @@ def code_of(exc: Exception) -> tuple[str, dict[str, Any]]:
         return "forbidden", {}
     if isinstance(exc, RasaUnavailable):
         return "rasa_unavailable", {}
+    if isinstance(exc, HubUnavailable):
+        return "hub_unavailable", {}
     if isinstance(exc, (CustomerNotFound, OrderNotFound, ProductNotFound, InvalidData)):
         return exc.code, {}
     if isinstance(exc, (TicketNotFound, NotYourTicket)):
@@ -124,10 +127,10 @@ def error_middleware(strings: Mapping[str, Mapping[str, Any]]) -> Any:
             code = {404: "not_found", 405: "method_not_allowed", 413: "request_too_large"}.get(
                 exc.status, "invalid_data")
             return error_response(strings, code)
-        except (ApiError, MessageRejected, ShopError, RasaUnavailable, ForeignOrigin) as exc:
+        except (ApiError, MessageRejected, ShopError, RasaUnavailable, HubUnavailable, ForeignOrigin) as exc:
             code, facts = code_of(exc)
-            if code == "rasa_unavailable":
-                log.warning("rasa unavailable: %s", exc)
+            if code in ("rasa_unavailable", "hub_unavailable"):
+                log.warning("%s on %s %s: %s", code, request.method, request.path, exc)
             return error_response(strings, code, **facts)
         except Exception:
             log.exception("unexpected error on %s %s", request.method, request.path)

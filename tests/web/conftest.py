@@ -1,15 +1,21 @@
-"""A fake Rasa REST channel, so web tests need no model: it records what it is sent."""
+"""A fake Rasa REST channel, so web tests need no model: it records what it is sent; and the real Redis."""
 
 from __future__ import annotations
 
+import os
+import secrets
 from typing import Any
 
 import pytest
+import redis.asyncio
 from aiohttp import web
+from redis.exceptions import RedisError
 
 from bot.settings import Settings
 from bot.web.app import create_app
 from tests.conftest import NOW
+
+REDIS_URL = os.environ.get("SHOP_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 class FakeRasa:
@@ -92,3 +98,24 @@ async def sign_in(client: Any, customer_id: str = "C001") -> dict[str, Any]:
     resp = await client.post("/api/session", json={"customer_id": customer_id})
     assert resp.status == 200, await resp.text()
     return await resp.json()
+
+
+@pytest.fixture
+async def redis_url() -> str:
+    """The real Redis (127.0.0.1:6379 on our machines); unreachable is a skip, or a failure under CI=true."""
+    client = redis.asyncio.Redis.from_url(REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
+    try:
+        await client.ping()
+    except (RedisError, OSError) as exc:
+        if os.environ.get("CI") == "true":
+            raise
+        pytest.skip(f"Redis not reachable at {REDIS_URL}: {exc}")
+    finally:
+        await client.close(close_connection_pool=True)
+    return REDIS_URL
+
+
+@pytest.fixture
+def redis_prefix() -> str:
+    """A channel prefix of this test's own, so tests (and stacks) sharing one Redis never hear each other."""
+    return f"test:{secrets.token_hex(6)}:"
