@@ -4,6 +4,8 @@
  * Sign in, then three columns: the queue and the agent's own tickets with live
  * SLA timers; the conversation with a reply box; the copilot panel (customer
  * and orders, likely issues, the suggested resolution and suggested replies).
+ * The translation table, the API, toasts, the live socket and the sign-in form
+ * come from common.js (window.ShopUI).
  *
  * Every user-facing string comes from /static/agent_i18n.json; this file holds
  * none. Server-supplied text is only ever written with textContent.
@@ -11,12 +13,11 @@
 (function () {
   'use strict';
 
-  var LANGS = ['zh', 'en'];
-  var HTML_LANG = { zh: 'zh-CN', en: 'en' };
-  var STORE_LANG = 'agentconsole.lang';
-  var TOAST_MS = 6000;
-  var MAX_TOASTS = 3;
-  var WS_MAX_DELAY_MS = 30000;
+  var ui = window.ShopUI;
+  var t = ui.t, tCode = ui.tCode, setText = ui.setText, clearText = ui.clearText, api = ui.api,
+      isAuthError = ui.isAuthError, errorText = ui.errorText, showToast = ui.showToast, el = ui.el,
+      isLang = ui.isLang, pad = ui.pad, clock = ui.clock;
+
   var REFETCH_DEBOUNCE_MS = 150;
   var NEAR_BOTTOM_PX = 120;
   // Mirrors RoutingConfig.near_breach (15 min) so a timer turns amber on its own
@@ -29,9 +30,9 @@
   var SUGGESTION_TYPES = ['claim', 'return', 'exchange', 'defect', 'apology', 'status'];
   var SLA_RANK = { ok: 0, near: 1, breached: 2 };
 
+  ui.configure({ langKey: 'agentconsole.lang', maxToasts: 3 });
+
   var state = {
-    dict: { zh: {}, en: {} },
-    lang: 'zh',
     agent: null,
     epoch: 0,               // bumped on every sign-in/out; stale async work checks it
     queue: [],
@@ -46,114 +47,31 @@
     resolutionDone: null,   // {ticket, key, text}: the applied resolution of the shown ticket
     skewMs: 0,              // server clock minus ours, from the Date header
     ticker: null,
-    refetchTimer: null,
-    ws: null,
-    wsTimer: null,
-    wsRetry: 0,
-    wsEverOpen: false
+    refetchTimer: null
   };
 
-  var $ = function (id) { return document.getElementById(id); };
   var els = {};
+  var socket = new ui.LiveSocket('/api/agent/ws', {
+    onMessage: handlePush,
+    onReopen: function () { resync(state.epoch); },
+    onLost: setConnLost,
+    check: function () { return api('GET', '/api/agent/session'); },
+    signedOut: sessionLost
+  });
 
-  /* ------------------------------------------------------------------ i18n */
-
-  function otherLang(lang) { return lang === 'zh' ? 'en' : 'zh'; }
-
-  function has(key) {
-    var table = state.dict[state.lang] || {};
-    return typeof table[key] === 'string';
-  }
-
-  function resolveVar(v) {
-    if (v && typeof v === 'object' && typeof v.$t === 'string') return t(v.$t);
-    return v == null ? '' : String(v);
-  }
-
-  function t(key, vars) {
-    var table = state.dict[state.lang] || {};
-    var s = table[key];
-    if (typeof s !== 'string') {
-      var other = state.dict[otherLang(state.lang)] || {};
-      s = typeof other[key] === 'string' ? other[key] : key;
-    }
-    if (!vars) return s;
-    return s.replace(/\{(\w+)\}/g, function (m, name) {
-      return Object.prototype.hasOwnProperty.call(vars, name) ? resolveVar(vars[name]) : m;
-    });
-  }
-
-  /** A translated label for a code, e.g. tCode('skill.', 'fresh'); the code itself when unknown. */
-  function tCode(prefix, code) {
-    return has(prefix + code) ? t(prefix + code) : String(code == null ? '' : code);
-  }
-
-  /** Give an element a translated text that follows language switches. */
-  function setText(el, key, vars) {
-    el.setAttribute('data-i18n', key);
-    if (vars) el.setAttribute('data-i18n-vars', JSON.stringify(vars));
-    else el.removeAttribute('data-i18n-vars');
-    el.textContent = t(key, vars);
-    return el;
-  }
-
-  function clearText(el) {
-    el.removeAttribute('data-i18n');
-    el.removeAttribute('data-i18n-vars');
-    el.textContent = '';
-  }
-
-  function readVars(el) {
-    var raw = el.getAttribute('data-i18n-vars');
-    if (!raw) return null;
-    try { return JSON.parse(raw); } catch (e) { return null; }
-  }
-
-  function applyI18n(root) {
-    root.querySelectorAll('[data-i18n]').forEach(function (el) {
-      el.textContent = t(el.getAttribute('data-i18n'), readVars(el));
-    });
-    [['data-i18n-placeholder', 'placeholder'],
-     ['data-i18n-aria-label', 'aria-label'],
-     ['data-i18n-title', 'title']].forEach(function (pair) {
-      root.querySelectorAll('[' + pair[0] + ']').forEach(function (el) {
-        el.setAttribute(pair[1], t(el.getAttribute(pair[0])));
-      });
-    });
-  }
+  /* -------------------------------------------------------------- language */
 
   function setLang(lang) {
-    if (LANGS.indexOf(lang) < 0) return;
-    state.lang = lang;
-    document.documentElement.lang = HTML_LANG[lang];
-    applyI18n(document);
-    document.title = t('page_title');
-    els.langToggle.setAttribute('data-lang', lang);
-    els.langToggle.querySelectorAll('[data-lang-opt]').forEach(function (opt) {
-      opt.classList.toggle('is-active', opt.getAttribute('data-lang-opt') === lang);
-    });
-    storeSet(STORE_LANG, lang);
+    if (!ui.setLang(lang)) return;
     renderSkillOptions();
     if (state.agent && state.current !== null) openTicket(state.current);
     updateOnline();
     tick();
   }
 
-  function storeGet(key) {
-    try { return window.localStorage.getItem(key); } catch (e) { return null; }
-  }
-
-  function storeSet(key, value) {
-    try { window.localStorage.setItem(key, value); } catch (e) { /* private mode */ }
-  }
-
   /* ------------------------------------------------------------------- API */
 
-  function ApiError(status, error) {
-    this.status = status;      // 0 = network failure
-    this.error = error || null;
-  }
-
+  /** Keep the server's clock (the Date header) for the SLA timers. */
   function noteServerClock(res) {
     var date = Date.parse(res.headers.get('Date') || '');
     if (!isNaN(date)) {
@@ -163,92 +81,21 @@
     }
   }
 
-  function api(method, path, body) {
-    var init = { method: method, credentials: 'same-origin', headers: { Accept: 'application/json' } };
-    if (body !== undefined) {
-      init.headers['Content-Type'] = 'application/json';
-      init.body = JSON.stringify(body);
-    }
-    return fetch(path, init).then(function (res) {
-      noteServerClock(res);
-      if (res.status === 204) {
-        if (!res.ok) throw new ApiError(res.status, null);
-        return null;
-      }
-      return res.text().then(function (raw) {
-        var data = null;
-        if (raw) { try { data = JSON.parse(raw); } catch (e) { data = null; } }
-        if (!res.ok) throw new ApiError(res.status, data && data.error);
-        return data;
-      });
-    }, function () {
-      throw new ApiError(0, null);
-    });
-  }
-
-  function isAuthError(err) { return err instanceof ApiError && err.status === 401; }
-
-  function errorText(err) {
-    if (!(err instanceof ApiError) || err.status === 0) return t('error_network');
-    var e = err.error;
-    var m = e && e.message;
-    if (m && typeof m === 'object') {
-      var s = m[state.lang] || m[otherLang(state.lang)];
-      if (typeof s === 'string' && s) return s;
-    }
-    if (e && typeof e.code === 'string' && has('error.' + e.code)) return t('error.' + e.code);
-    if (typeof m === 'string' && m) return m;
-    return t('error_http', { status: err.status });
-  }
+  ui.onResponse(noteServerClock);
 
   /** The common ending of a failed request: sign-in lost, or a toast. */
   function failed(epoch) {
-    return function (err) {
-      if (epoch !== state.epoch) return;
-      if (isAuthError(err)) { sessionLost(); return; }
-      showToast(errorText(err));
-    };
+    return ui.failure(function () { return epoch === state.epoch; }, sessionLost);
   }
 
   function ticketPath(id, tail) {
     return '/api/agent/tickets/' + encodeURIComponent(id) + (tail ? '/' + tail : '');
   }
 
-  /* ---------------------------------------------------------------- toasts */
-
-  function showToast(text, ok) {
-    var toast = document.createElement('div');
-    toast.className = 'toast' + (ok ? ' toast--ok' : '');
-    toast.setAttribute('data-testid', ok ? 'notice-toast' : 'error-toast');
-    toast.setAttribute('role', ok ? 'status' : 'alert');
-    var msg = document.createElement('span');
-    msg.className = 'toast__text';
-    msg.textContent = text;
-    var close = document.createElement('button');
-    close.type = 'button';
-    close.className = 'toast__close';
-    close.setAttribute('data-i18n-aria-label', 'dismiss');
-    close.setAttribute('aria-label', t('dismiss'));
-    toast.appendChild(msg);
-    toast.appendChild(close);
-    var remove = function () {
-      if (!toast.parentNode) return;
-      toast.classList.add('is-leaving');
-      setTimeout(function () { if (toast.parentNode) toast.parentNode.removeChild(toast); }, 200);
-    };
-    close.addEventListener('click', remove);
-    setTimeout(remove, TOAST_MS);
-    els.toasts.appendChild(toast);
-    while (els.toasts.children.length > MAX_TOASTS) els.toasts.removeChild(els.toasts.firstChild);
-  }
-
   /* --------------------------------------------------------------- screens */
 
   function showScreen(name) {
-    els.app.setAttribute('data-screen', name);
-    els.bootScreen.hidden = name !== 'boot';
-    els.loginScreen.hidden = name !== 'login';
-    els.consoleScreen.hidden = name !== 'console';
+    ui.showScreen(name);
     els.agentBar.hidden = name !== 'console';
   }
 
@@ -261,39 +108,16 @@
     resetConsole();
     state.agent = null;
     showScreen('login');
-    els.loginPassword.value = '';
-    setLoginError(null);
-    els.loginId.focus();
-  }
-
-  function setLoginError(text) {
-    els.loginError.hidden = !text;
-    els.loginError.textContent = text || '';
+    ui.login.reset();
   }
 
   function submitLogin() {
-    var id = els.loginId.value.trim();
-    var password = els.loginPassword.value;
-    if (!id || !password) {
-      setLoginError(t('login_missing'));
-      return;
-    }
-    els.loginSubmit.disabled = true;
-    setLoginError(null);
     var epoch = state.epoch;
-    api('POST', '/api/agent/session', { agent_id: id, password: password }).then(function (data) {
-      if (epoch !== state.epoch) return;
-      enterConsole(data && data.agent);
-    }, function (err) {
-      if (epoch !== state.epoch) return;
-      if (err instanceof ApiError && (err.status === 401 || err.status === 403)) {
-        setLoginError(errorText(err));
-        els.loginPassword.select();
-      } else {
-        showToast(errorText(err));
-      }
-    }).then(function () {
-      els.loginSubmit.disabled = false;
+    ui.login.submit({
+      path: '/api/agent/session',
+      idField: 'agent_id',
+      current: function () { return epoch === state.epoch; },
+      signedIn: function (data) { enterConsole(data && data.agent); }
     });
   }
 
@@ -324,7 +148,7 @@
     var epoch = state.epoch;
     loadTickets(epoch);
     loadMetrics(epoch);
-    connectSocket(epoch);
+    socket.open();
     startTicker();
   }
 
@@ -431,8 +255,7 @@
   }
 
   function badge(key, cls, testid) {
-    var b = setText(document.createElement('span'), key);
-    b.className = 'badge ' + cls;
+    var b = ui.badge(key, cls);
     if (testid) b.setAttribute('data-testid', testid);
     return b;
   }
@@ -489,7 +312,7 @@
     reason.setAttribute('data-i18n', 'reason.' + ticket.reason);
     reason.textContent = tCode('reason.', ticket.reason);
     meta.appendChild(reason);
-    if (LANGS.indexOf(ticket.language) >= 0) {
+    if (isLang(ticket.language)) {
       var lang = setText(document.createElement('span'), 'lang_short_' + ticket.language);
       lang.className = 'badge badge--lang';
       meta.appendChild(lang);
@@ -557,8 +380,6 @@
 
   /* ------------------------------------------------------------ SLA timers */
 
-  function pad(n) { return (n < 10 ? '0' : '') + n; }
-
   function duration(ms) {
     var s = Math.floor(Math.abs(ms) / 1000);
     var h = Math.floor(s / 3600);
@@ -595,10 +416,6 @@
 
   function stopTicker() {
     if (state.ticker) { clearInterval(state.ticker); state.ticker = null; }
-  }
-
-  function clock(d) {
-    return pad(d.getHours()) + ':' + pad(d.getMinutes());
   }
 
   /* ---------------------------------------------------------- conversation */
@@ -652,7 +469,7 @@
     updateReplyFrom();
     updateComposer();
     // ?lang= lets the server write the agent-facing texts (hints, resolution) in the console's language.
-    api('GET', ticketPath(id) + '?lang=' + encodeURIComponent(state.lang)).then(function (data) {
+    api('GET', ticketPath(id) + '?lang=' + encodeURIComponent(ui.lang())).then(function (data) {
       if (epoch !== state.epoch || token !== state.openToken) return;
       if (data && data.ticket) state.ticket = data.ticket;
       state.customer = data && data.copilot && data.copilot.summary ? data.copilot.summary.customer : null;
@@ -677,7 +494,7 @@
     els.convName.textContent = customerName(ticket);
     els.convVip.hidden = !(ticket.customer && ticket.customer.vip);
     els.convSafety.hidden = !ticket.safety;
-    if (LANGS.indexOf(ticket.language) >= 0) {
+    if (isLang(ticket.language)) {
       setText(els.convLang, 'lang_short_' + ticket.language);
       els.convLang.hidden = false;
     } else {
@@ -690,7 +507,7 @@
     if (ticket.note) setText(els.convNote, 'note_label', { note: String(ticket.note) });
     var mine = isMine(ticket);
     els.conv.classList.toggle('is-mine', mine);
-    els.convViewOnly.hidden = mine || ticket.status !== 'queued';
+    els.convViewonly.hidden = mine || ticket.status !== 'queued';
     els.ticketActions.hidden = !mine;
     els.composer.hidden = !mine;
     if (!mine) hideTransfer();
@@ -918,13 +735,6 @@
     return row;
   }
 
-  function textEl(tag, text, cls) {
-    var el = document.createElement(tag);
-    if (cls) el.className = cls;
-    el.textContent = text == null ? '' : String(text);
-    return el;
-  }
-
   function money(amount) {
     return t('money', { amount: String(amount) });
   }
@@ -935,11 +745,11 @@
     if (c) {
       var who = document.createElement('div');
       who.className = 'summary__who';
-      who.appendChild(textEl('span', c.name || c.customer_id, 'summary__name'));
+      who.appendChild(el('span', 'summary__name', c.name || c.customer_id));
       if (c.vip) who.appendChild(badge('vip', 'badge--vip'));
       els.summary.appendChild(who);
-      els.summary.appendChild(field('customer_id', textEl('span', c.customer_id)));
-      if (LANGS.indexOf(c.language) >= 0) {
+      els.summary.appendChild(field('customer_id', el('span', null, c.customer_id)));
+      if (isLang(c.language)) {
         els.summary.appendChild(field('customer_language', setText(document.createElement('span'), 'lang_' + c.language)));
       }
     }
@@ -964,13 +774,13 @@
     li.setAttribute('data-order-id', String(o.order_id));
     var head = document.createElement('div');
     head.className = 'order__head';
-    head.appendChild(textEl('span', o.order_id, 'order__id'));
+    head.appendChild(el('span', 'order__id', o.order_id));
     var chip = document.createElement('span');
     chip.className = 'chip chip--' + String(o.status);
     chip.setAttribute('data-i18n', 'order_status_' + o.status);
     chip.textContent = tCode('order_status_', o.status);
     head.appendChild(chip);
-    if (o.total != null && o.total !== '') head.appendChild(textEl('span', money(o.total), 'order__total'));
+    if (o.total != null && o.total !== '') head.appendChild(el('span', 'order__total', money(o.total)));
     li.appendChild(head);
     var items = Array.isArray(o.items) ? o.items : [];
     if (items.length) {
@@ -978,9 +788,9 @@
       ul.className = 'order__items';
       items.forEach(function (it) {
         var name = typeof it === 'string' ? it : (it && (it.name || it.sku)) || '';
-        var row = textEl('li', name);
+        var row = el('li', null, name);
         if (it && typeof it === 'object' && it.quantity != null) {
-          row.appendChild(textEl('span', t('quantity', { quantity: it.quantity }), 'order__qty'));
+          row.appendChild(el('span', 'order__qty', t('quantity', { quantity: it.quantity })));
         }
         ul.appendChild(row);
       });
@@ -999,15 +809,15 @@
       li.setAttribute('data-issue', String(h.issue));
       var top = document.createElement('div');
       top.className = 'hint__top';
-      top.appendChild(textEl('span', String(i + 1), 'hint__rank'));
+      top.appendChild(el('span', 'hint__rank', String(i + 1)));
       var issue = document.createElement('span');
       issue.className = 'hint__issue';
       issue.setAttribute('data-i18n', 'issue.' + h.issue);
       issue.textContent = tCode('issue.', h.issue);
       top.appendChild(issue);
-      if (h.order_id) top.appendChild(textEl('span', '…' + String(h.order_id).slice(-6), 'hint__order'));
+      if (h.order_id) top.appendChild(el('span', 'hint__order', '…' + String(h.order_id).slice(-6)));
       var p = typeof h.probability === 'number' ? Math.round(Math.max(0, Math.min(1, h.probability)) * 100) : null;
-      if (p !== null) top.appendChild(textEl('span', t('percent', { percent: p }), 'hint__prob'));
+      if (p !== null) top.appendChild(el('span', 'hint__prob', t('percent', { percent: p })));
       li.appendChild(top);
       if (p !== null) {
         var bar = document.createElement('div');
@@ -1017,7 +827,7 @@
         bar.appendChild(fill);
         li.appendChild(bar);
       }
-      if (h.reason) li.appendChild(textEl('p', h.reason, 'hint__reason'));
+      if (h.reason) li.appendChild(el('p', 'hint__reason', h.reason));
       els.hints.appendChild(li);
     });
   }
@@ -1038,7 +848,7 @@
     els.resolution.setAttribute('data-kind', String(r.kind));
     var action = els.resolutionAction;
     action.setAttribute('data-kind', String(r.kind));
-    if (has('action.' + r.kind)) setText(action, 'action.' + r.kind);
+    if (ui.has('action.' + r.kind)) setText(action, 'action.' + r.kind);
     else { clearText(action); action.textContent = String(r.action_label || r.kind); }
     var applied = !!(done && done.ticket === state.current && done.key === resolutionKey(r));
     action.disabled = applied || !isMine(state.ticket);
@@ -1091,7 +901,7 @@
       head.appendChild(tag);
       head.appendChild(insert);
       b.appendChild(head);
-      b.appendChild(textEl('span', reply.text, 'reply__text'));
+      b.appendChild(el('span', 'reply__text', reply.text));
       b.disabled = !isMine(state.ticket);
       b.addEventListener('click', function () { insertReply(reply); });
       els.replies.appendChild(b);
@@ -1143,7 +953,7 @@
       name.setAttribute('data-i18n', 'suggestion.' + k);
       name.textContent = tCode('suggestion.', k);
       tr.appendChild(name);
-      tr.appendChild(textEl('td', String(shown)));
+      tr.appendChild(el('td', null, String(shown)));
       var usedCell = setText(document.createElement('td'), 'metrics_used_detail',
                              { accepted: Number(row.accepted) || 0, edited: Number(row.edited) || 0 });
       tr.appendChild(usedCell);
@@ -1156,7 +966,7 @@
       fill.style.width = pct + '%';
       bar.appendChild(fill);
       rateCell.appendChild(bar);
-      rateCell.appendChild(textEl('span', t('percent', { percent: pct })));
+      rateCell.appendChild(el('span', null, t('percent', { percent: pct })));
       tr.appendChild(rateCell);
       body.appendChild(tr);
     });
@@ -1167,71 +977,8 @@
   /* ------------------------------------------------------------- websocket */
 
   function closeSocket() {
-    if (state.wsTimer) { clearTimeout(state.wsTimer); state.wsTimer = null; }
     if (state.refetchTimer) { clearTimeout(state.refetchTimer); state.refetchTimer = null; }
-    var ws = state.ws;
-    state.ws = null;
-    state.wsRetry = 0;
-    state.wsEverOpen = false;
-    setConnLost(false);
-    if (ws) {
-      ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
-      try { ws.close(); } catch (e) { /* already closed */ }
-    }
-  }
-
-  function connectSocket(epoch) {
-    if (epoch !== state.epoch || state.ws) return;
-    var proto = window.location.protocol === 'https:' ? 'wss:' : 'ws:';
-    var ws;
-    try {
-      ws = new WebSocket(proto + '//' + window.location.host + '/api/agent/ws');
-    } catch (e) {
-      scheduleReconnect(epoch);
-      return;
-    }
-    state.ws = ws;
-    ws.onopen = function () {
-      if (epoch !== state.epoch) { ws.close(); return; }
-      var reopened = state.wsEverOpen;
-      state.wsEverOpen = true;
-      state.wsRetry = 0;
-      setConnLost(false);
-      if (reopened) resync(epoch);
-    };
-    ws.onmessage = function (ev) {
-      if (epoch !== state.epoch) return;
-      var data;
-      try { data = JSON.parse(ev.data); } catch (e) { return; }
-      handlePush(data);
-    };
-    ws.onerror = function () { /* a close event follows */ };
-    ws.onclose = function () {
-      if (state.ws === ws) state.ws = null;
-      if (epoch !== state.epoch) return;
-      scheduleReconnect(epoch);
-    };
-  }
-
-  function scheduleReconnect(epoch) {
-    if (state.wsTimer) clearTimeout(state.wsTimer);
-    var base = Math.min(WS_MAX_DELAY_MS, 1000 * Math.pow(2, state.wsRetry));
-    var delay = Math.round(base * (0.75 + Math.random() * 0.5));
-    state.wsRetry++;
-    if (state.wsRetry >= 2) setConnLost(true);
-    state.wsTimer = setTimeout(function () {
-      state.wsTimer = null;
-      if (epoch !== state.epoch) return;
-      if (state.wsRetry < 2) { connectSocket(epoch); return; }
-      // After repeated failures, make sure the sign-in still holds.
-      api('GET', '/api/agent/session').then(function () {
-        connectSocket(epoch);
-      }, function (err) {
-        if (epoch !== state.epoch) return;
-        if (isAuthError(err)) { sessionLost(); return; }
-        connectSocket(epoch);
-      });
-    }, delay);
+    socket.close();
   }
 
   /** After a reconnect, fetch what may have been pushed meanwhile. */
@@ -1254,7 +1001,7 @@
   /* ------------------------------------------------------------------ boot */
 
   function bind() {
-    els.langToggle.addEventListener('click', function () { setLang(otherLang(state.lang)); });
+    els.langToggle.addEventListener('click', function () { setLang(ui.otherLang(ui.lang())); });
     els.loginForm.addEventListener('submit', function (e) { e.preventDefault(); submitLogin(); });
     els.logout.addEventListener('click', logout);
     els.onlineToggle.addEventListener('click', toggleOnline);
@@ -1285,53 +1032,20 @@
     });
   }
 
-  function initialLang() {
-    var stored = storeGet(STORE_LANG);
-    if (LANGS.indexOf(stored) >= 0) return stored;
-    var nav = String(navigator.language || '').toLowerCase();
-    return nav.indexOf('en') === 0 ? 'en' : 'zh';
-  }
-
   function boot() {
-    [['app', 'app'], ['langToggle', 'lang-toggle'], ['agentBar', 'agent-bar'], ['agentName', 'agent-name'],
-     ['agentId', 'agent-id'], ['onlineToggle', 'online-toggle'], ['onlineLabel', 'online-label'],
-     ['logout', 'logout'], ['connStatus', 'conn-status'], ['bootScreen', 'boot-screen'],
-     ['loginScreen', 'login-screen'], ['loginForm', 'login-form'], ['loginId', 'login-id'],
-     ['loginPassword', 'login-password'], ['loginError', 'login-error'], ['loginSubmit', 'login-submit'],
-     ['consoleScreen', 'console-screen'], ['queueList', 'queue-list'], ['queueCount', 'queue-count'],
-     ['queueEmpty', 'queue-empty'], ['mineList', 'mine-list'], ['mineCount', 'mine-count'],
-     ['mineEmpty', 'mine-empty'], ['metricsPanel', 'metrics-panel'], ['metrics', 'metrics'],
-     ['metricsRefresh', 'metrics-refresh'], ['convEmpty', 'conv-empty'], ['conv', 'conv'],
-     ['convName', 'conv-name'], ['convVip', 'conv-vip'], ['convSafety', 'conv-safety'], ['convLang', 'conv-lang'],
-     ['convReason', 'conv-reason'], ['convSla', 'conv-sla'], ['convNote', 'conv-note'],
-     ['transcript', 'transcript'], ['convViewOnly', 'conv-viewonly'], ['viewTakeOver', 'view-take-over'],
-     ['composer', 'composer'], ['replyInput', 'reply-input'], ['replySend', 'reply-send'],
-     ['replyFrom', 'reply-from'], ['ticketActions', 'ticket-actions'], ['transferButton', 'transfer-button'],
-     ['resolveButton', 'resolve-button'], ['transferForm', 'transfer-form'], ['transferSkill', 'transfer-skill'],
-     ['transferNote', 'transfer-note'], ['transferCancel', 'transfer-cancel'], ['transferSubmit', 'transfer-submit'],
-     ['copilotEmpty', 'copilot-empty'], ['copilot', 'copilot'], ['summary', 'summary'], ['hints', 'hints'],
-     ['hintsEmpty', 'hints-empty'], ['resolution', 'resolution'], ['resolutionText', 'resolution-text'],
-     ['resolutionAction', 'resolution-action'], ['resolutionResult', 'resolution-result'],
-     ['resolutionEmpty', 'resolution-empty'], ['replies', 'replies'], ['repliesEmpty', 'replies-empty'],
-     ['toasts', 'toasts']].forEach(function (pair) { els[pair[0]] = $(pair[1]); });
+    els = ui.elementsById();
     bind();
     closeTicket();
-
-    fetch('/static/agent_i18n.json', { credentials: 'same-origin' })
-      .then(function (res) { return res.ok ? res.json() : null; })
-      .catch(function () { return null; })
-      .then(function (dict) {
-        if (dict && typeof dict === 'object') state.dict = { zh: dict.zh || {}, en: dict.en || {} };
-        setLang(initialLang());
-        return api('GET', '/api/agent/session').then(function (data) {
-          enterConsole(data && data.agent);
-        }, function (err) {
-          if (!isAuthError(err)) showToast(errorText(err));
-          showLogin();
-        });
+    ui.loadTable('/static/agent_i18n.json').then(function () {
+      setLang(ui.initialLang());
+      return api('GET', '/api/agent/session').then(function (data) {
+        enterConsole(data && data.agent);
+      }, function (err) {
+        if (!isAuthError(err)) showToast(errorText(err));
+        showLogin();
       });
+    });
   }
 
-  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', boot);
-  else boot();
+  ui.ready(boot);
 })();

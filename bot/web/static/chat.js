@@ -1,5 +1,6 @@
 /*
- * Shopper web chat (static, no build step).
+ * Shopper web chat (static, no build step). The translation table, the API,
+ * toasts and the live socket come from common.js (window.ShopUI).
  *
  * Every user-facing string comes from /static/i18n.json; this file holds none.
  * Server-supplied text is only ever written with textContent.
@@ -7,20 +8,18 @@
 (function () {
   'use strict';
 
-  var LANGS = ['zh', 'en'];
-  var HTML_LANG = { zh: 'zh-CN', en: 'en' };
+  var ui = window.ShopUI;
+  var t = ui.t, setText = ui.setText, api = ui.api, isAuthError = ui.isAuthError, errorText = ui.errorText,
+      showToast = ui.showToast, el = ui.el, isLang = ui.isLang;
+
   var DEFAULT_MAX_CHARS = 1000;
-  var TOAST_MS = 6000;
-  var MAX_TOASTS = 3;
   var NEAR_BOTTOM_PX = 120;
   var MAX_INPUT_PX = 132;
-  var WS_MAX_DELAY_MS = 30000;
-  var STORE_LANG = 'shopchat.lang';
   var STORE_CONV_LANG = 'shopchat.lang.';
 
+  ui.configure({ langKey: 'shopchat.lang', maxToasts: 3 });
+
   var state = {
-    dict: { zh: {}, en: {} },
-    lang: 'zh',
     session: null,
     maxChars: DEFAULT_MAX_CHARS,
     epoch: 0,               // bumped on every login/logout; stale async work checks it
@@ -29,184 +28,38 @@
     queue: Promise.resolve(),
     busy: 0,                // requests the typing indicator waits for
     typingEl: null,
-    ws: null,
-    wsTimer: null,
-    wsRetry: 0,
-    wsEverOpen: false,
     pickerBusy: false,
     stuck: true             // the message log is scrolled to the bottom
   };
 
-  var $ = function (id) { return document.getElementById(id); };
   var els = {};
+  var socket = new ui.LiveSocket('/api/ws', {
+    onMessage: handlePush,
+    onReopen: function () { resync(state.epoch); },
+    onLost: setConnLost,
+    check: function () { return api('GET', '/api/session'); },
+    signedOut: sessionLost
+  });
 
-  /* ------------------------------------------------------------------ i18n */
-
-  function otherLang(lang) { return lang === 'zh' ? 'en' : 'zh'; }
-
-  function hasKey(key) {
-    var table = state.dict[state.lang] || {};
-    return Object.prototype.hasOwnProperty.call(table, key);
-  }
-
-  function resolveVar(v) {
-    if (v && typeof v === 'object' && typeof v.$t === 'string') return t(v.$t);
-    return v == null ? '' : String(v);
-  }
-
-  function t(key, vars) {
-    var table = state.dict[state.lang] || {};
-    var s = table[key];
-    if (typeof s !== 'string') {
-      var other = state.dict[otherLang(state.lang)] || {};
-      s = typeof other[key] === 'string' ? other[key] : key;
-    }
-    if (!vars) return s;
-    return s.replace(/\{(\w+)\}/g, function (m, name) {
-      return Object.prototype.hasOwnProperty.call(vars, name) ? resolveVar(vars[name]) : m;
-    });
-  }
-
-  /** Give an element a translated text that follows language switches. */
-  function setText(el, key, vars) {
-    el.setAttribute('data-i18n', key);
-    if (vars) el.setAttribute('data-i18n-vars', JSON.stringify(vars));
-    else el.removeAttribute('data-i18n-vars');
-    el.textContent = t(key, vars);
-    return el;
-  }
-
-  function readVars(el) {
-    var raw = el.getAttribute('data-i18n-vars');
-    if (!raw) return null;
-    try { return JSON.parse(raw); } catch (e) { return null; }
-  }
-
-  function applyI18n(root) {
-    root.querySelectorAll('[data-i18n]').forEach(function (el) {
-      el.textContent = t(el.getAttribute('data-i18n'), readVars(el));
-    });
-    [['data-i18n-placeholder', 'placeholder'],
-     ['data-i18n-aria-label', 'aria-label'],
-     ['data-i18n-title', 'title']].forEach(function (pair) {
-      root.querySelectorAll('[' + pair[0] + ']').forEach(function (el) {
-        el.setAttribute(pair[1], t(el.getAttribute(pair[0])));
-      });
-    });
-  }
+  /* -------------------------------------------------------------- language */
 
   function setLang(lang, opts) {
-    if (LANGS.indexOf(lang) < 0) return;
-    state.lang = lang;
-    document.documentElement.lang = HTML_LANG[lang];
-    applyI18n(document);
-    document.title = t('page_title');
-    els.langToggle.setAttribute('data-lang', lang);
-    els.langToggle.querySelectorAll('[data-lang-opt]').forEach(function (opt) {
-      opt.classList.toggle('is-active', opt.getAttribute('data-lang-opt') === lang);
-    });
-    storeSet(STORE_LANG, lang);
+    if (!ui.setLang(lang)) return;
     if (state.session && state.session.conversation_id) {
-      storeSet(STORE_CONV_LANG + state.session.conversation_id, lang);
+      ui.storeSet(STORE_CONV_LANG + state.session.conversation_id, lang);
     }
     updateCounter();
     if (opts && opts.post && state.session) {
-      var epoch = state.epoch;
-      api('POST', '/api/language', { language: lang }).catch(function (err) {
-        if (epoch !== state.epoch) return;
-        if (isAuthError(err)) { sessionLost(); return; }
-        showToast(errorText(err));
-      });
+      api('POST', '/api/language', { language: lang }).catch(failed(state.epoch));
     }
   }
 
-  function storeGet(key) {
-    try { return window.localStorage.getItem(key); } catch (e) { return null; }
+  /** The common ending of a failed request: session lost, or a toast. */
+  function failed(epoch) {
+    return ui.failure(function () { return epoch === state.epoch; }, sessionLost);
   }
 
-  function storeSet(key, value) {
-    try { window.localStorage.setItem(key, value); } catch (e) { /* private mode */ }
-  }
-
-  /* ------------------------------------------------------------------- API */
-
-  function ApiError(status, error) {
-    this.status = status;      // 0 = network failure
-    this.error = error || null;
-  }
-
-  function api(method, path, body) {
-    var init = { method: method, credentials: 'same-origin', headers: { Accept: 'application/json' } };
-    if (body !== undefined) {
-      init.headers['Content-Type'] = 'application/json';
-      init.body = JSON.stringify(body);
-    }
-    return fetch(path, init).then(function (res) {
-      if (res.status === 204) {
-        if (!res.ok) throw new ApiError(res.status, null);
-        return null;
-      }
-      return res.text().then(function (raw) {
-        var data = null;
-        if (raw) { try { data = JSON.parse(raw); } catch (e) { data = null; } }
-        if (!res.ok) throw new ApiError(res.status, data && data.error);
-        return data;
-      });
-    }, function () {
-      throw new ApiError(0, null);
-    });
-  }
-
-  function isAuthError(err) { return err instanceof ApiError && err.status === 401; }
-
-  function errorText(err) {
-    if (!(err instanceof ApiError) || err.status === 0) return t('error_network');
-    var e = err.error;
-    var m = e && e.message;
-    if (m && typeof m === 'object') {
-      var s = m[state.lang] || m[otherLang(state.lang)];
-      if (typeof s === 'string' && s) return s;
-    }
-    if (typeof m === 'string' && m) return m;
-    return t('error_http', { status: err.status });
-  }
-
-  /* ---------------------------------------------------------------- toasts */
-
-  function showToast(text) {
-    var toast = document.createElement('div');
-    toast.className = 'toast';
-    toast.setAttribute('data-testid', 'error-toast');
-    toast.setAttribute('role', 'alert');
-    var msg = document.createElement('span');
-    msg.className = 'toast__text';
-    msg.textContent = text;
-    var close = document.createElement('button');
-    close.type = 'button';
-    close.className = 'toast__close';
-    close.setAttribute('data-i18n-aria-label', 'dismiss');
-    close.setAttribute('aria-label', t('dismiss'));
-    toast.appendChild(msg);
-    toast.appendChild(close);
-    var remove = function () {
-      if (!toast.parentNode) return;
-      toast.classList.add('is-leaving');
-      setTimeout(function () { if (toast.parentNode) toast.parentNode.removeChild(toast); }, 200);
-    };
-    close.addEventListener('click', remove);
-    setTimeout(remove, TOAST_MS);
-    els.toasts.appendChild(toast);
-    while (els.toasts.children.length > MAX_TOASTS) els.toasts.removeChild(els.toasts.firstChild);
-  }
-
-  /* --------------------------------------------------------------- screens */
-
-  function showScreen(name) {
-    els.app.setAttribute('data-screen', name);
-    els.bootScreen.hidden = name !== 'boot';
-    els.pickerScreen.hidden = name !== 'picker';
-    els.chatScreen.hidden = name !== 'chat';
-  }
+  /* ---------------------------------------------------------------- header */
 
   function updateHeader() {
     var s = state.session;
@@ -215,18 +68,18 @@
     els.currentCustomer.textContent = c ? String(c.name || c.customer_id || '') : '';
     if (c && c.customer_id != null) els.currentCustomer.setAttribute('data-customer-id', String(c.customer_id));
     else els.currentCustomer.removeAttribute('data-customer-id');
-    els.currentVip.hidden = !(c && c.vip);
+    els.currentCustomerVip.hidden = !(c && c.vip);
   }
 
   /* ---------------------------------------------------------------- picker */
 
   function showPicker() {
     state.epoch++;
-    closeSocket();
+    socket.close();
     resetChat();
     state.session = null;
     updateHeader();
-    showScreen('picker');
+    ui.showScreen('picker');
     loadCustomers();
   }
 
@@ -293,7 +146,7 @@
     id.className = 'customer-card__id';
     id.textContent = String(c.customer_id);
     meta.appendChild(id);
-    if (LANGS.indexOf(c.language) >= 0) {
+    if (isLang(c.language)) {
       var lang = setText(document.createElement('span'), 'customer_language', { language: { $t: 'lang_' + c.language } });
       lang.className = 'customer-card__lang';
       meta.appendChild(lang);
@@ -364,7 +217,7 @@
     els.newPill.hidden = true;
     setChatStatus(null);
     setConnLost(false);
-    els.input.value = '';
+    els.messageInput.value = '';
     autosize();
     updateCounter();
   }
@@ -372,25 +225,25 @@
   function enterChat(session, fresh) {
     if (!session || !session.customer) { showPicker(); return; }
     state.epoch++;
-    closeSocket();
+    socket.close();
     resetChat();
     state.session = session;
     var max = Number(session.max_message_chars);
     state.maxChars = max > 0 ? Math.floor(max) : DEFAULT_MAX_CHARS;
 
     var lang = session.customer.language;
-    if (LANGS.indexOf(session.language) >= 0) lang = session.language;
-    var stored = fresh ? null : storeGet(STORE_CONV_LANG + session.conversation_id);
+    if (isLang(session.language)) lang = session.language;
+    var stored = fresh ? null : ui.storeGet(STORE_CONV_LANG + session.conversation_id);
     var mustPost = false;
-    if (LANGS.indexOf(stored) >= 0 && stored !== lang) { lang = stored; mustPost = true; }
-    if (LANGS.indexOf(lang) < 0) lang = state.lang;
+    if (isLang(stored) && stored !== lang) { lang = stored; mustPost = true; }
+    if (!isLang(lang)) lang = ui.lang();
     setLang(lang, { post: mustPost });
 
     updateHeader();
-    showScreen('chat');
+    ui.showScreen('chat');
     updateCounter();
     loadHistory(state.epoch);
-    if (!isTouch()) els.input.focus();
+    if (!isTouch()) els.messageInput.focus();
   }
 
   function loadHistory(epoch) {
@@ -403,19 +256,15 @@
       scrollToBottom();
       if (list.length === 0) return openChat(epoch);
       return null;
-    }).catch(function (err) {
-      if (epoch !== state.epoch) return;
-      if (isAuthError(err)) { sessionLost(); return; }
-      showToast(errorText(err));
-    }).then(function () {
+    }).catch(failed(epoch)).then(function () {
       if (epoch !== state.epoch) return;
       hideTyping();
-      connectSocket(epoch);
+      socket.open();
     });
   }
 
   function openChat(epoch) {
-    return api('POST', '/api/chat/open', { language: state.lang }).then(function (data) {
+    return api('POST', '/api/chat/open', { language: ui.lang() }).then(function (data) {
       if (epoch !== state.epoch) return;
       addMessages(data && data.messages);
     });
@@ -548,7 +397,7 @@
     var el = document.createElement('span');
     var cur = String(currency || 'CNY');
     var symKey = 'currency_symbol_' + cur;
-    if (hasKey(symKey)) setText(el, 'money', { symbol: { $t: symKey }, amount: String(amount) });
+    if (ui.has(symKey)) setText(el, 'money', { symbol: { $t: symKey }, amount: String(amount) });
     else setText(el, 'money_code', { amount: String(amount), currency: cur });
     return el;
   }
@@ -562,13 +411,6 @@
     row.appendChild(dt);
     row.appendChild(dd);
     return row;
-  }
-
-  function plain(text, cls) {
-    var el = document.createElement('span');
-    if (cls) el.className = cls;
-    el.textContent = text == null ? '' : String(text);
-    return el;
   }
 
   function renderOrderCard(card) {
@@ -585,7 +427,7 @@
     idWrap.className = 'oc__idwrap';
     var idLabel = setText(document.createElement('span'), 'card_order');
     idLabel.className = 'oc__idlabel';
-    var id = plain(card.order_id, 'oc__id');
+    var id = el('span', 'oc__id', card.order_id);
     id.setAttribute('data-testid', 'order-id');
     idWrap.appendChild(idLabel);
     idWrap.appendChild(id);
@@ -593,7 +435,7 @@
     chip.className = 'chip chip--' + (/^[a-z_]+$/.test(status) ? status : 'unknown');
     chip.setAttribute('data-testid', 'order-status');
     chip.setAttribute('data-status', status);
-    if (hasKey('order_status_' + status)) setText(chip, 'order_status_' + status);
+    if (ui.has('order_status_' + status)) setText(chip, 'order_status_' + status);
     else chip.textContent = status;
     head.appendChild(idWrap);
     head.appendChild(chip);
@@ -601,14 +443,14 @@
 
     var dl = document.createElement('dl');
     dl.className = 'oc__fields';
-    if (card.placed_at) dl.appendChild(field('card_placed', plain(card.placed_at)));
+    if (card.placed_at) dl.appendChild(field('card_placed', el('span', null, card.placed_at)));
     if (card.total != null) {
       var total = moneyEl(card.total, card.currency);
       total.className = 'oc__total';
       total.setAttribute('data-testid', 'order-total');
       dl.appendChild(field('card_total', total, 'oc__field--total'));
     }
-    if (card.eta) dl.appendChild(field('card_eta', plain(card.eta, 'oc__eta')));
+    if (card.eta) dl.appendChild(field('card_eta', el('span', 'oc__eta', card.eta)));
     root.appendChild(dl);
 
     var items = Array.isArray(card.items) ? card.items : [];
@@ -625,7 +467,7 @@
         var li = document.createElement('li');
         li.className = 'oc__item';
         li.setAttribute('data-testid', 'order-item');
-        li.appendChild(plain(it.name, 'oc__item-name'));
+        li.appendChild(el('span', 'oc__item-name', it.name));
         var qty = setText(document.createElement('span'), 'card_quantity', { quantity: String(it.quantity == null ? 1 : it.quantity) });
         qty.className = 'oc__item-qty';
         li.appendChild(qty);
@@ -668,7 +510,7 @@
         var tm = document.createElement('time');
         tm.className = 'timeline__at';
         tm.textContent = String(ev.at || '');
-        var tx = plain(ev.text, 'timeline__text');
+        var tx = el('span', 'timeline__text', ev.text);
         li.appendChild(tm);
         li.appendChild(tx);
         ol.appendChild(li);
@@ -739,26 +581,26 @@
   function charCount(s) { return Array.from(s).length; }
 
   function updateCounter() {
-    if (!els.input) return;
-    var n = charCount(els.input.value);
+    if (!els.messageInput) return;
+    var n = charCount(els.messageInput.value);
     var over = n - state.maxChars;
-    setText(els.counter, 'char_count', { count: n, max: state.maxChars });
-    els.counter.classList.toggle('is-over', over > 0);
-    els.counter.classList.toggle('is-near', over <= 0 && n >= state.maxChars * 0.9);
+    setText(els.charCounter, 'char_count', { count: n, max: state.maxChars });
+    els.charCounter.classList.toggle('is-over', over > 0);
+    els.charCounter.classList.toggle('is-near', over <= 0 && n >= state.maxChars * 0.9);
     if (over > 0) {
-      setText(els.warning, 'char_over', { over: over });
-      els.warning.hidden = false;
+      setText(els.charWarning, 'char_over', { over: over });
+      els.charWarning.hidden = false;
     } else {
-      els.warning.hidden = true;
+      els.charWarning.hidden = true;
     }
-    els.hint.hidden = over > 0;
+    els.inputHint.hidden = over > 0;
     els.composer.classList.toggle('is-over', over > 0);
-    els.input.setAttribute('aria-invalid', over > 0 ? 'true' : 'false');
-    els.send.disabled = els.input.value.trim() === '';
+    els.messageInput.setAttribute('aria-invalid', over > 0 ? 'true' : 'false');
+    els.sendButton.disabled = els.messageInput.value.trim() === '';
   }
 
   function autosize() {
-    var el = els.input;
+    var el = els.messageInput;
     el.style.height = 'auto';
     var h = el.scrollHeight;
     el.style.height = Math.min(h, MAX_INPUT_PX) + 'px';
@@ -766,17 +608,17 @@
   }
 
   function submitInput() {
-    var text = els.input.value.trim();
+    var text = els.messageInput.value.trim();
     if (!text || !state.session) return;
     if (charCount(text) > state.maxChars) {
       showToast(t('error_too_long', { max: state.maxChars }));
       return;
     }
-    els.input.value = '';
+    els.messageInput.value = '';
     autosize();
     updateCounter();
     send(text, null, null);
-    if (!isTouch()) els.input.focus();
+    if (!isTouch()) els.messageInput.focus();
   }
 
   function sendQuickReply(title, payload, btn) {
@@ -830,7 +672,7 @@
 
   function localIso() {
     var d = new Date();
-    var pad = function (n) { return (n < 10 ? '0' : '') + n; };
+    var pad = ui.pad;
     return d.getFullYear() + '-' + pad(d.getMonth() + 1) + '-' + pad(d.getDate()) +
       'T' + pad(d.getHours()) + ':' + pad(d.getMinutes()) + ':' + pad(d.getSeconds());
   }
@@ -858,8 +700,8 @@
         if (btn) btn.classList.remove('is-chosen');
         if (isAuthError(err)) { sessionLost(); return; }
         showToast(errorText(err));
-        if (!payload && els.input.value === '') {
-          els.input.value = text;
+        if (!payload && els.messageInput.value === '') {
+          els.messageInput.value = text;
           autosize();
           updateCounter();
         }
@@ -884,72 +726,6 @@
   }
 
   /* ------------------------------------------------------------- websocket */
-
-  function closeSocket() {
-    if (state.wsTimer) { clearTimeout(state.wsTimer); state.wsTimer = null; }
-    var ws = state.ws;
-    state.ws = null;
-    state.wsRetry = 0;
-    state.wsEverOpen = false;
-    if (ws) {
-      ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
-      try { ws.close(); } catch (e) { /* already closed */ }
-    }
-  }
-
-  function connectSocket(epoch) {
-    if (epoch !== state.epoch || state.ws) return;
-    var proto = window.location.protocol === 'https:' ? 'wss:' : 'ws:';
-    var ws;
-    try {
-      ws = new WebSocket(proto + '//' + window.location.host + '/api/ws');
-    } catch (e) {
-      scheduleReconnect(epoch);
-      return;
-    }
-    state.ws = ws;
-    ws.onopen = function () {
-      if (epoch !== state.epoch) { ws.close(); return; }
-      var reopened = state.wsEverOpen;
-      state.wsEverOpen = true;
-      state.wsRetry = 0;
-      setConnLost(false);
-      if (reopened) resync(epoch);
-    };
-    ws.onmessage = function (ev) {
-      if (epoch !== state.epoch) return;
-      var data;
-      try { data = JSON.parse(ev.data); } catch (e) { return; }
-      handlePush(data);
-    };
-    ws.onerror = function () { /* a close event follows */ };
-    ws.onclose = function () {
-      if (state.ws === ws) state.ws = null;
-      if (epoch !== state.epoch) return;
-      scheduleReconnect(epoch);
-    };
-  }
-
-  function scheduleReconnect(epoch) {
-    if (state.wsTimer) clearTimeout(state.wsTimer);
-    var base = Math.min(WS_MAX_DELAY_MS, 1000 * Math.pow(2, state.wsRetry));
-    var delay = Math.round(base * (0.75 + Math.random() * 0.5));
-    state.wsRetry++;
-    if (state.wsRetry >= 2) setConnLost(true);
-    state.wsTimer = setTimeout(function () {
-      state.wsTimer = null;
-      if (epoch !== state.epoch) return;
-      if (state.wsRetry < 2) { connectSocket(epoch); return; }
-      // After repeated failures, make sure the session still exists.
-      api('GET', '/api/session').then(function () {
-        connectSocket(epoch);
-      }, function (err) {
-        if (epoch !== state.epoch) return;
-        if (isAuthError(err)) { sessionLost(); return; }
-        connectSocket(epoch);
-      });
-    }, delay);
-  }
 
   /** Fetch the history after a reconnect to pick up anything pushed meanwhile. */
   function resync(epoch) {
@@ -1003,7 +779,7 @@
 
   function bind() {
     els.langToggle.addEventListener('click', function () {
-      setLang(otherLang(state.lang), { post: true });
+      setLang(ui.otherLang(ui.lang()), { post: true });
     });
     els.switchCustomer.addEventListener('click', logout);
     els.pickerRetry.addEventListener('click', loadCustomers);
@@ -1011,11 +787,11 @@
       e.preventDefault();
       submitInput();
     });
-    els.input.addEventListener('input', function () {
+    els.messageInput.addEventListener('input', function () {
       autosize();
       updateCounter();
     });
-    els.input.addEventListener('keydown', function (e) {
+    els.messageInput.addEventListener('keydown', function (e) {
       if (e.key !== 'Enter' || e.shiftKey || e.isComposing || e.keyCode === 229) return;
       e.preventDefault();
       submitInput();
@@ -1034,56 +810,19 @@
     els.newPill.addEventListener('click', scrollToBottom);
   }
 
-  function initialLang() {
-    var stored = storeGet(STORE_LANG);
-    if (LANGS.indexOf(stored) >= 0) return stored;
-    var nav = String(navigator.language || '').toLowerCase();
-    return nav.indexOf('en') === 0 ? 'en' : 'zh';
-  }
-
   function boot() {
-    els.app = $('app');
-    els.langToggle = $('lang-toggle');
-    els.custbar = $('custbar');
-    els.currentCustomer = $('current-customer');
-    els.currentVip = $('current-customer-vip');
-    els.switchCustomer = $('switch-customer');
-    els.bootScreen = $('boot-screen');
-    els.pickerScreen = $('picker-screen');
-    els.pickerState = $('picker-state');
-    els.pickerRetry = $('picker-retry');
-    els.customerList = $('customer-list');
-    els.chatScreen = $('chat-screen');
-    els.chatStatus = $('chat-status');
-    els.connStatus = $('conn-status');
-    els.messages = $('messages');
-    els.newPill = $('new-pill');
-    els.composer = $('composer');
-    els.input = $('message-input');
-    els.send = $('send-button');
-    els.counter = $('char-counter');
-    els.warning = $('char-warning');
-    els.hint = $('input-hint');
-    els.toasts = $('toasts');
+    els = ui.elementsById();
     bind();
-
-    fetch('/static/i18n.json', { credentials: 'same-origin' })
-      .then(function (res) { return res.ok ? res.json() : null; })
-      .catch(function () { return null; })
-      .then(function (dict) {
-        if (dict && typeof dict === 'object') {
-          state.dict = { zh: dict.zh || {}, en: dict.en || {} };
-        }
-        setLang(initialLang());
-        return api('GET', '/api/session').then(function (session) {
-          enterChat(session, false);
-        }, function (err) {
-          if (!isAuthError(err)) showToast(errorText(err));
-          showPicker();
-        });
+    ui.loadTable('/static/i18n.json').then(function () {
+      setLang(ui.initialLang());
+      return api('GET', '/api/session').then(function (session) {
+        enterChat(session, false);
+      }, function (err) {
+        if (!isAuthError(err)) showToast(errorText(err));
+        showPicker();
       });
+    });
   }
 
-  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', boot);
-  else boot();
+  ui.ready(boot);
 })();

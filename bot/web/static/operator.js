@@ -5,7 +5,8 @@
  * NLU examples (zh and en side by side), responses, raw data files (checked
  * while typing), training with a live progress view and a serving-vs-candidate
  * report, publish and rollback, real conversations turned into training data
- * and test stories, and the audit trail.
+ * and test stories, and the audit trail. The translation table, the API,
+ * toasts and the sign-in form come from common.js (window.ShopUI).
  *
  * Every user-facing string comes from /static/operator_i18n.json; this file
  * holds none. Server-supplied text is only ever written with textContent.
@@ -13,12 +14,13 @@
 (function () {
   'use strict';
 
-  var LANGS = ['zh', 'en'];
-  var HTML_LANG = { zh: 'zh-CN', en: 'en' };
-  var STORE_LANG = 'opsconsole.lang';
+  var ui = window.ShopUI;
+  var t = ui.t, has = ui.has, setText = ui.setText, setCode = ui.setCode, clearText = ui.clearText, api = ui.api,
+      isAuthError = ui.isAuthError, errorCode = ui.errorCode, errorText = ui.errorText, showToast = ui.showToast,
+      el = ui.el, tEl = ui.tEl, badge = ui.badge, dateTime = ui.dateTime, pad = ui.pad, isLang = ui.isLang;
+
+  var LANGS = ui.LANGS;
   var TABS = ['nlu', 'responses', 'files', 'train', 'conversations', 'audit'];
-  var TOAST_MS = 6000;
-  var MAX_TOASTS = 4;
   var CHECK_DEBOUNCE_MS = 600;
   var POLL_MS = 1000;
   // The editor's line height in px; operator.css sets the same on .editor__text and the gutter.
@@ -34,9 +36,9 @@
   var ACTIONS = ['file_saved', 'example_added', 'example_removed', 'response_saved', 'training_started',
                  'published', 'publish_override', 'rolled_back', 'intent_corrected', 'story_saved'];
 
+  ui.configure({ langKey: 'opsconsole.lang', maxToasts: 4 });
+
   var state = {
-    dict: { zh: {}, en: {} },
-    lang: 'zh',
     operator: null,
     epoch: 0,               // bumped on every sign-in/out; stale async work checks it
     tab: null,
@@ -92,120 +94,21 @@
 
   var els = {};
 
-  /* ------------------------------------------------------------------ i18n */
-
-  function otherLang(lang) { return lang === 'zh' ? 'en' : 'zh'; }
-
-  function has(key) {
-    var table = state.dict[state.lang] || {};
-    return typeof table[key] === 'string';
-  }
-
-  function resolveVar(v) {
-    if (v && typeof v === 'object' && typeof v.$t === 'string') return t(v.$t);
-    return v == null ? '' : String(v);
-  }
-
-  function t(key, vars) {
-    var table = state.dict[state.lang] || {};
-    var s = table[key];
-    if (typeof s !== 'string') {
-      var other = state.dict[otherLang(state.lang)] || {};
-      s = typeof other[key] === 'string' ? other[key] : key;
-    }
-    if (!vars) return s;
-    return s.replace(/\{(\w+)\}/g, function (m, name) {
-      return Object.prototype.hasOwnProperty.call(vars, name) ? resolveVar(vars[name]) : m;
-    });
-  }
-
-  /** A translated label for a code, e.g. tCode('step.', 'training'); the code itself when unknown. */
-  function tCode(prefix, code) {
-    return has(prefix + code) ? t(prefix + code) : String(code == null ? '' : code);
-  }
-
-  /** Give an element a translated text that follows language switches. */
-  function setText(el, key, vars) {
-    el.setAttribute('data-i18n', key);
-    if (vars) el.setAttribute('data-i18n-vars', JSON.stringify(vars));
-    else el.removeAttribute('data-i18n-vars');
-    el.textContent = t(key, vars);
-    return el;
-  }
-
-  /** setText for a code that may have no entry: the code itself then, as plain text. */
-  function setCode(el, prefix, code) {
-    if (has(prefix + code)) return setText(el, prefix + code);
-    clearText(el);
-    el.textContent = String(code == null ? '' : code);
-    return el;
-  }
-
-  function clearText(el) {
-    el.removeAttribute('data-i18n');
-    el.removeAttribute('data-i18n-vars');
-    el.textContent = '';
-  }
-
-  function readVars(el) {
-    var raw = el.getAttribute('data-i18n-vars');
-    if (!raw) return null;
-    try { return JSON.parse(raw); } catch (e) { return null; }
-  }
-
-  function applyI18n(root) {
-    root.querySelectorAll('[data-i18n]').forEach(function (el) {
-      el.textContent = t(el.getAttribute('data-i18n'), readVars(el));
-    });
-    [['data-i18n-placeholder', 'placeholder'],
-     ['data-i18n-aria-label', 'aria-label'],
-     ['data-i18n-title', 'title']].forEach(function (pair) {
-      root.querySelectorAll('[' + pair[0] + ']').forEach(function (el) {
-        el.setAttribute(pair[1], t(el.getAttribute(pair[0])));
-      });
-    });
-  }
+  /* -------------------------------------------------------------- language */
 
   function setLang(lang) {
-    if (LANGS.indexOf(lang) < 0) return;
-    state.lang = lang;
-    document.documentElement.lang = HTML_LANG[lang];
-    applyI18n(document);
-    document.title = t('page_title');
-    els.langToggle.setAttribute('data-lang', lang);
-    els.langToggle.querySelectorAll('[data-lang-opt]').forEach(function (opt) {
-      opt.classList.toggle('is-active', opt.getAttribute('data-lang-opt') === lang);
-    });
-    storeSet(STORE_LANG, lang);
+    if (!ui.setLang(lang)) return;
     // Dates, numbers and composed labels are formatted for the language: draw the views again.
     if (state.operator) renderAll();
   }
 
-  function storeGet(key) {
-    try { return window.localStorage.getItem(key); } catch (e) { return null; }
-  }
-
-  function storeSet(key, value) {
-    try { window.localStorage.setItem(key, value); } catch (e) { /* private mode */ }
-  }
-
   /* -------------------------------------------------------------- formats */
-
-  function pad(n) { return (n < 10 ? '0' : '') + n; }
 
   function duration(seconds) {
     var s = Math.max(0, Math.floor(Number(seconds) || 0));
     var h = Math.floor(s / 3600);
     var m = Math.floor((s % 3600) / 60);
     return h > 0 ? h + ':' + pad(m) + ':' + pad(s % 60) : m + ':' + pad(s % 60);
-  }
-
-  function dateTime(iso) {
-    var d = new Date(iso);
-    if (!iso || isNaN(d.getTime())) return String(iso == null ? '' : iso);
-    return d.toLocaleString(HTML_LANG[state.lang], {
-      year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit'
-    });
   }
 
   function isNum(x) { return typeof x === 'number' && isFinite(x); }
@@ -221,28 +124,13 @@
 
   function modelBase(name) { return String(name || '').replace(/\.tar\.gz$/, ''); }
 
-  function langLabel(lang) { return LANGS.indexOf(lang) >= 0 ? { $t: 'lang_short_' + lang } : String(lang || ''); }
+  function langLabel(lang) { return isLang(lang) ? { $t: 'lang_short_' + lang } : String(lang || ''); }
 
   /* ------------------------------------------------------------- elements */
 
-  function el(tag, cls, text) {
-    var node = document.createElement(tag);
-    if (cls) node.className = cls;
-    if (text != null) node.textContent = String(text);
-    return node;
-  }
-
-  function tEl(tag, cls, key, vars) {
-    return setText(el(tag, cls), key, vars);
-  }
-
-  function badge(key, cls, vars) {
-    return tEl('span', 'badge ' + (cls || ''), key, vars);
-  }
-
   function langBadge(lang) {
     var b = el('span', 'badge badge--lang');
-    if (LANGS.indexOf(lang) >= 0 || lang === 'mixed') setText(b, 'lang_short_' + lang);
+    if (isLang(lang) || lang === 'mixed') setText(b, 'lang_short_' + lang);
     else b.textContent = String(lang || '');
     return b;
   }
@@ -252,95 +140,21 @@
     button.setAttribute('aria-busy', busy ? 'true' : 'false');
   }
 
-  function camel(id) { return id.replace(/-([a-z0-9])/g, function (m, c) { return c.toUpperCase(); }); }
-
   /* ------------------------------------------------------------------- API */
-
-  function ApiError(status, error, body) {
-    this.status = status;      // 0 = network failure
-    this.error = error || null;
-    this.body = body || {};    // the whole answer: problems, regressions, current_version, job...
-  }
-
-  function api(method, path, body) {
-    var init = { method: method, credentials: 'same-origin', headers: { Accept: 'application/json' } };
-    if (body !== undefined) {
-      init.headers['Content-Type'] = 'application/json';
-      init.body = JSON.stringify(body);
-    }
-    return fetch(path, init).then(function (res) {
-      if (res.status === 204) {
-        if (!res.ok) throw new ApiError(res.status, null, null);
-        return null;
-      }
-      return res.text().then(function (raw) {
-        var data = null;
-        if (raw) { try { data = JSON.parse(raw); } catch (e) { data = null; } }
-        if (!res.ok) throw new ApiError(res.status, data && data.error, data);
-        return data;
-      });
-    }, function () {
-      throw new ApiError(0, null, null);
-    });
-  }
 
   /** A data file's URL: each path segment escaped, the slashes kept. */
   function filePath(path) {
     return '/api/ops/files/' + String(path).split('/').map(encodeURIComponent).join('/');
   }
 
-  function isAuthError(err) { return err instanceof ApiError && err.status === 401; }
-
-  function errorCode(err) { return err instanceof ApiError && err.error ? err.error.code : null; }
-
-  function errorText(err) {
-    if (!(err instanceof ApiError) || err.status === 0) return t('error_network');
-    var e = err.error;
-    var m = e && e.message;
-    if (m && typeof m === 'object') {
-      var s = m[state.lang] || m[otherLang(state.lang)];
-      if (typeof s === 'string' && s) return s;
-    }
-    if (e && typeof e.code === 'string' && has('error.' + e.code)) return t('error.' + e.code);
-    if (typeof m === 'string' && m) return m;
-    return t('error_http', { status: err.status });
-  }
-
   /** The common ending of a failed request: sign-in lost, or a toast. */
   function failed(epoch) {
-    return function (err) {
-      if (epoch !== state.epoch) return;
-      if (isAuthError(err)) { sessionLost(); return; }
-      showToast(errorText(err));
-    };
+    return ui.failure(function () { return epoch === state.epoch; }, sessionLost);
   }
 
   function problemsOf(err) {
-    var list = err instanceof ApiError && err.body && err.body.problems;
+    var list = err instanceof ui.ApiError && err.body && err.body.problems;
     return Array.isArray(list) ? list : null;
-  }
-
-  /* ---------------------------------------------------------------- toasts */
-
-  function showToast(text, ok) {
-    var toast = el('div', 'toast' + (ok ? ' toast--ok' : ''));
-    toast.setAttribute('data-kind', ok ? 'notice' : 'error');
-    toast.setAttribute('role', ok ? 'status' : 'alert');
-    var close = el('button', 'toast__close');
-    close.type = 'button';
-    close.setAttribute('data-i18n-aria-label', 'dismiss');
-    close.setAttribute('aria-label', t('dismiss'));
-    toast.appendChild(el('span', 'toast__text', text));
-    toast.appendChild(close);
-    var remove = function () {
-      if (!toast.parentNode) return;
-      toast.classList.add('is-leaving');
-      setTimeout(function () { if (toast.parentNode) toast.parentNode.removeChild(toast); }, 200);
-    };
-    close.addEventListener('click', remove);
-    setTimeout(remove, TOAST_MS);
-    els.toasts.appendChild(toast);
-    while (els.toasts.children.length > MAX_TOASTS) els.toasts.removeChild(els.toasts.firstChild);
   }
 
   function notify(key, vars) { showToast(t(key, vars), true); }
@@ -361,7 +175,7 @@
       var v = params[k];
       vars[k] = v == null ? '' : (typeof v === 'object' ? JSON.stringify(v) : String(v));
     });
-    if (LANGS.indexOf(vars.language) >= 0) vars.language = { $t: 'lang_name_' + vars.language };
+    if (isLang(vars.language)) vars.language = { $t: 'lang_name_' + vars.language };
     if (has('expected.' + vars.expected)) vars.expected = { $t: 'expected.' + vars.expected };
     return vars;
   }
@@ -417,10 +231,7 @@
   /* --------------------------------------------------------------- screens */
 
   function showScreen(name) {
-    els.app.setAttribute('data-screen', name);
-    els.bootScreen.hidden = name !== 'boot';
-    els.loginScreen.hidden = name !== 'login';
-    els.consoleScreen.hidden = name !== 'console';
+    ui.showScreen(name);
     els.opBar.hidden = name !== 'console';
   }
 
@@ -432,39 +243,16 @@
     resetConsole();
     state.operator = null;
     showScreen('login');
-    els.loginPassword.value = '';
-    setLoginError(null);
-    els.loginId.focus();
-  }
-
-  function setLoginError(text) {
-    els.loginError.hidden = !text;
-    els.loginError.textContent = text || '';
+    ui.login.reset();
   }
 
   function submitLogin() {
-    var id = els.loginId.value.trim();
-    var password = els.loginPassword.value;
-    if (!id || !password) {
-      setLoginError(t('login_missing'));
-      return;
-    }
-    els.loginSubmit.disabled = true;
-    setLoginError(null);
     var epoch = state.epoch;
-    api('POST', '/api/ops/session', { operator_id: id, password: password }).then(function (data) {
-      if (epoch !== state.epoch) return;
-      enterConsole(data && data.operator);
-    }, function (err) {
-      if (epoch !== state.epoch) return;
-      if (err instanceof ApiError && (err.status === 401 || err.status === 403)) {
-        setLoginError(errorText(err));
-        els.loginPassword.select();
-      } else {
-        showToast(errorText(err));
-      }
-    }).then(function () {
-      els.loginSubmit.disabled = false;
+    ui.login.submit({
+      path: '/api/ops/session',
+      idField: 'operator_id',
+      current: function () { return epoch === state.epoch; },
+      signedIn: function (data) { enterConsole(data && data.operator); }
     });
   }
 
@@ -843,7 +631,7 @@
 
   /** A refused edit's problems, each with the file they are in (the answer's `path`). */
   function problemsWithPath(err) {
-    var path = err instanceof ApiError && err.body && typeof err.body.path === 'string' ? err.body.path : null;
+    var path = err instanceof ui.ApiError && err.body && typeof err.body.path === 'string' ? err.body.path : null;
     return (problemsOf(err) || []).map(function (p) {
       var copy = {};
       Object.keys(p).forEach(function (k) { copy[k] = p[k]; });
@@ -1940,7 +1728,7 @@
   function regressionText(r) {
     var vars = {
       metric: has('metric.' + r.metric) ? { $t: 'metric.' + r.metric } : String(r.metric),
-      lang: LANGS.indexOf(r.language) >= 0 ? { $t: 'lang_name_' + r.language } : '',
+      lang: isLang(r.language) ? { $t: 'lang_name_' + r.language } : '',
       serving: percent(Number(r.serving)),
       candidate: percent(Number(r.candidate))
     };
@@ -2541,7 +2329,7 @@
       var text;
       if (k === 'regressions' && Array.isArray(v)) {
         text = v.map(regressionText).join('; ');
-      } else if (k === 'language' && LANGS.indexOf(v) >= 0) {
+      } else if (k === 'language' && isLang(v)) {
         text = t('lang_name_' + v);
       } else {
         text = v != null && typeof v === 'object' ? JSON.stringify(v) : String(v == null ? '' : v);
@@ -2555,7 +2343,7 @@
   /* ------------------------------------------------------------------ boot */
 
   function bind() {
-    els.langToggle.addEventListener('click', function () { setLang(otherLang(state.lang)); });
+    els.langToggle.addEventListener('click', function () { setLang(ui.otherLang(ui.lang())); });
     els.loginForm.addEventListener('submit', function (e) { e.preventDefault(); submitLogin(); });
     els.opLogout.addEventListener('click', logout);
     els.tabs.addEventListener('keydown', onTabKey);
@@ -2623,33 +2411,20 @@
     });
   }
 
-  function initialLang() {
-    var stored = storeGet(STORE_LANG);
-    if (LANGS.indexOf(stored) >= 0) return stored;
-    var nav = String(navigator.language || '').toLowerCase();
-    return nav.indexOf('en') === 0 ? 'en' : 'zh';
-  }
-
   function boot() {
-    document.querySelectorAll('[id]').forEach(function (node) { els[camel(node.id)] = node; });
+    els = ui.elementsById();
     bind();
     resetConsole();
-
-    fetch('/static/operator_i18n.json', { credentials: 'same-origin' })
-      .then(function (res) { return res.ok ? res.json() : null; })
-      .catch(function () { return null; })
-      .then(function (dict) {
-        if (dict && typeof dict === 'object') state.dict = { zh: dict.zh || {}, en: dict.en || {} };
-        setLang(initialLang());
-        return api('GET', '/api/ops/session').then(function (data) {
-          enterConsole(data && data.operator);
-        }, function (err) {
-          if (!isAuthError(err)) showToast(errorText(err));
-          showLogin();
-        });
+    ui.loadTable('/static/operator_i18n.json').then(function () {
+      setLang(ui.initialLang());
+      return api('GET', '/api/ops/session').then(function (data) {
+        enterConsole(data && data.operator);
+      }, function (err) {
+        if (!isAuthError(err)) showToast(errorText(err));
+        showLogin();
       });
+    });
   }
 
-  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', boot);
-  else boot();
+  ui.ready(boot);
 })();
