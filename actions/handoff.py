@@ -11,7 +11,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.services import Context, Services, default_services
 from bot import display
-from bot.routing import DEFAULT_CONFIG, TicketStatus, open_ticket, queue_facts
+from bot.routing import TicketStatus, handoff_news, open_ticket
 from bot.store.aftersales import new_id
 
 #: Ticket topics by the reason the bot hands over.
@@ -53,20 +53,19 @@ class ActionHandoff(Action):
         handoff.assign_waiting(ctx.now)
         ticket = handoff.ticket(ticket.ticket_id)
         agents = handoff.agents()
-        due = display.when(ctx.services.policy.decision_due(ticket.created_at))
-        if not any(a.online and ctx.language in a.languages for a in agents) and ticket.assigned_to is None:
+        news = handoff_news(ticket, handoff.open_tickets(), agents, ctx.now)
+        if news["status"] == "offline":
+            due = display.when(ctx.services.policy.decision_due(ticket.created_at))
             dispatcher.utter_message(response="utter_handoff_no_agent", ticket_id=ticket.ticket_id, due=due)
-            dispatcher.utter_message(json_message={"handoff": {"ticket_id": ticket.ticket_id, "status": "offline"}})
+            dispatcher.utter_message(json_message={"handoff": news})
             return reset
-        facts = queue_facts(ticket, handoff.open_tickets(), agents, ctx.now, DEFAULT_CONFIG)
-        if ticket.status == TicketStatus.ASSIGNED:
+        if news["status"] == TicketStatus.ASSIGNED.value:
             name = next((a.name for a in agents if a.agent_id == ticket.assigned_to), "")
             dispatcher.utter_message(response="utter_handoff_assigned", agent=name, ticket_id=ticket.ticket_id)
         else:
             dispatcher.utter_message(response="utter_handoff_queued", ticket_id=ticket.ticket_id,
-                                     position=str(facts["position"]), wait=str(facts["wait_minutes"]))
-        dispatcher.utter_message(json_message={"handoff": {"ticket_id": ticket.ticket_id,
-                                                           "status": ticket.status.value, **facts}})
+                                     position=str(news["position"]), wait=str(news["wait_minutes"]))
+        dispatcher.utter_message(json_message={"handoff": news})
         return [*reset, ConversationPaused()]
 
 

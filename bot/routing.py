@@ -532,6 +532,25 @@ def queue_facts(ticket: Ticket, tickets: Iterable[Ticket], agents: Iterable[Agen
             "position": position, "wait_minutes": wait}
 
 
+def handoff_news(ticket: Ticket, tickets: Iterable[Ticket], agents: Iterable[Agent], now: datetime,
+                 config: RoutingConfig = DEFAULT_CONFIG) -> dict[str, Any]:
+    """What the shopper is told once their new ticket has been routed.
+
+    ``status`` is ``"offline"`` when no agent took the ticket and no online agent
+    speaks its language: the shopper hears so honestly and the bot keeps
+    serving. Otherwise it is the ticket's status (``"assigned"`` or
+    ``"queued"``, and the bot pauses), with the ``queue_facts``.
+
+    Example: a zh ticket while only Tom (en, zh) is online and busy is
+    ``{"ticket_id": ..., "status": "queued", "position": 1, "wait_minutes": 6, ...}``.
+    """
+    agents = list(agents)
+    if ticket.assigned_to is None and not any(a.online and ticket.language in a.languages for a in agents):
+        return {"ticket_id": ticket.ticket_id, "status": "offline"}
+    return {"ticket_id": ticket.ticket_id, "status": ticket.status.value,
+            **queue_facts(ticket, tickets, agents, now, config)}
+
+
 # --------------------------------------------------------------------------- acting on tickets
 
 

@@ -62,11 +62,13 @@ class Money(TypeDecorator):  # type: ignore[type-arg]
         return (Decimal(int(value)) / 100).quantize(Decimal("0.01"))
 
 
-def create_engine(url: str) -> Engine:
+def create_engine(url: str, timeout_s: float = 30) -> Engine:
     """An engine for ``url``; SQLite files get WAL mode and a busy timeout.
 
     Several processes (web service, action server) share one SQLite file, so
     writers wait for each other instead of failing with "database is locked".
+    ``timeout_s`` bounds that wait, and on PostgreSQL the wait for a connection:
+    past it the query raises ``OperationalError`` rather than hanging the request.
     """
     if url.startswith("sqlite:///"):
         path = Path(url[len("sqlite:///"):])
@@ -74,7 +76,7 @@ def create_engine(url: str) -> Engine:
             path.parent.mkdir(parents=True, exist_ok=True)
         # SQLAlchemy 1.4 opens a new SQLite connection per checkout (NullPool) unless told
         # otherwise; pooling keeps the connect-time pragmas off the hot path.
-        engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
+        engine = sa.create_engine(url, connect_args={"timeout": timeout_s, "check_same_thread": False},
                                   poolclass=QueuePool, pool_size=10, max_overflow=50, future=True)
 
         @sa.event.listens_for(engine, "connect")
@@ -94,7 +96,11 @@ def create_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, future=True)
+    connect_args: dict[str, Any] = {}
+    if url.startswith("postgresql") and "connect_timeout=" not in url:  # libpq waits forever by default
+        connect_args["connect_timeout"] = max(1, round(timeout_s))
+    return sa.create_engine(url, pool_pre_ping=True, future=True, pool_timeout=timeout_s,
+                            connect_args=connect_args)
 
 
 def _switch_to_wal(cursor: sqlite3.Cursor, timeout_s: float) -> None:

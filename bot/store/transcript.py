@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from bot.chat import ROLES, ChatMessage
 from bot.store import schema as t
 from bot.store.database import write_transaction
+
+#: One message of a turn as ``append_many`` takes it: text, buttons and card (or None).
+Draft = tuple[str, Sequence[Mapping[str, str]], Mapping[str, Any] | None]
 
 
 class SqlTranscript:
@@ -22,16 +25,21 @@ class SqlTranscript:
                buttons: Iterable[Mapping[str, str]] = (), card: Mapping[str, Any] | None = None,
                author: str | None = None, intent: str | None = None,
                confidence: float | None = None) -> ChatMessage:
-        if role not in ROLES:
-            raise ValueError(f"unknown role {role!r}; expected one of {ROLES}")
-        buttons = tuple(dict(b) for b in buttons)
+        _check_role(role)
         with write_transaction(self.engine) as c:
-            row_id = c.execute(sa.insert(t.messages).values(
-                conversation_id=conversation_id, role=role, text=text, buttons=list(buttons),
-                card=dict(card) if card else None, author=author, intent=intent,
-                confidence=confidence, at=at)).inserted_primary_key[0]
-        return ChatMessage(int(row_id), conversation_id, role, text, at, buttons,
-                           dict(card) if card else None, author, intent)
+            return _insert(c, conversation_id, role, text, at, tuple(dict(b) for b in buttons), card,
+                           author, intent, confidence)
+
+    def append_many(self, conversation_id: str, role: str, drafts: Iterable[Draft],
+                    at: datetime) -> list[ChatMessage]:
+        """Several messages of one turn (the bot's replies) in one transaction: all of them or none."""
+        _check_role(role)
+        drafts = list(drafts)
+        if not drafts:
+            return []
+        with write_transaction(self.engine) as c:
+            return [_insert(c, conversation_id, role, text, at, tuple(dict(b) for b in buttons), card,
+                            None, None, None) for text, buttons, card in drafts]
 
     def history(self, conversation_id: str, limit: int = 500) -> list[ChatMessage]:
         with self.engine.connect() as c:
@@ -39,3 +47,19 @@ class SqlTranscript:
                              .order_by(t.messages.c.id.desc()).limit(limit)).all()
         return [ChatMessage(r.id, r.conversation_id, r.role, r.text, r.at, tuple(r.buttons or ()),
                             r.card, r.author, r.intent) for r in reversed(rows)]
+
+
+def _check_role(role: str) -> None:
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}; expected one of {ROLES}")
+
+
+def _insert(c: Connection, conversation_id: str, role: str, text: str, at: datetime,
+            buttons: tuple[dict[str, str], ...], card: Mapping[str, Any] | None, author: str | None,
+            intent: str | None, confidence: float | None) -> ChatMessage:
+    row_id = c.execute(sa.insert(t.messages).values(
+        conversation_id=conversation_id, role=role, text=text, buttons=list(buttons),
+        card=dict(card) if card else None, author=author, intent=intent,
+        confidence=confidence, at=at)).inserted_primary_key[0]
+    return ChatMessage(int(row_id), conversation_id, role, text, at, buttons,
+                       dict(card) if card else None, author, intent)

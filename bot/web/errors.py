@@ -6,6 +6,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+import sqlalchemy as sa
 from aiohttp import web
 
 from bot.chat import MessageRejected
@@ -35,6 +36,7 @@ STATUS = {
     "invalid_data": 400,
     "rasa_unavailable": 503,
     "hub_unavailable": 503,
+    "database_unavailable": 503,
     "not_found": 404,
     "method_not_allowed": 405,
     "request_too_large": 413,
@@ -104,6 +106,8 @@ def code_of(exc: Exception) -> tuple[str, dict[str, Any]]:
         return "rasa_unavailable", {}
     if isinstance(exc, HubUnavailable):
         return "hub_unavailable", {}
+    if database_away(exc):
+        return "database_unavailable", {}
     if isinstance(exc, (CustomerNotFound, OrderNotFound, ProductNotFound, InvalidData)):
         return exc.code, {}
     if isinstance(exc, (TicketNotFound, NotYourTicket)):
@@ -114,6 +118,17 @@ def code_of(exc: Exception) -> tuple[str, dict[str, Any]]:
         facts = getattr(exc, "facts", {})
         return exc.code, {k: v for k, v in facts.items() if isinstance(v, (str, int)) and k != "code"}
     return "internal_error", {}
+
+
+def database_away(exc: BaseException) -> bool:
+    """Whether ``exc`` means the database cannot serve right now (down, restarting, locked, pool exhausted).
+
+    A retry in a few seconds may work, so the shopper is asked to try again. Other
+    database errors (constraint violations, bad SQL) are bugs and stay ``internal_error``.
+    """
+    if isinstance(exc, (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError)):
+        return True
+    return isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated
 
 
 def error_middleware(strings: Mapping[str, Mapping[str, Any]]) -> Any:
@@ -132,6 +147,15 @@ def error_middleware(strings: Mapping[str, Mapping[str, Any]]) -> Any:
             if code in ("rasa_unavailable", "hub_unavailable"):
                 log.warning("%s on %s %s: %s", code, request.method, request.path, exc)
             return error_response(strings, code, **facts)
+        except sa.exc.SQLAlchemyError as exc:
+            if not database_away(exc):
+                log.exception("unexpected database error on %s %s", request.method, request.path)
+                return error_response(strings, "internal_error")
+            # One line, no traceback: an outage is expected weather, and its SQL may carry shoppers' text.
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:200]
+            log.warning("database_unavailable on %s %s: %s: %s", request.method, request.path,
+                        type(exc).__name__, reason)
+            return error_response(strings, "database_unavailable")
         except Exception:
             log.exception("unexpected error on %s %s", request.method, request.path)
             return error_response(strings, "internal_error")

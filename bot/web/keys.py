@@ -22,7 +22,7 @@ from bot.store.tracker import TrackerReader
 from bot.store.transcript import SqlTranscript
 from bot.studio.files import ProjectFiles
 from bot.web.hub import Hub
-from bot.web.rasa_client import RasaClient, RasaConversations
+from bot.web.rasa_client import ActionServer, RasaClient, RasaConversations
 from bot.web.training import Trainer
 
 #: The web pages, scripts and translation tables (part of the package, not of the Rasa project).
@@ -40,6 +40,7 @@ intents_key = web.AppKey("intents", frozenset)
 aftersales_key = web.AppKey("aftersales", SqlAfterSales)
 handoff_key = web.AppKey("handoff", SqlHandoff)
 rasa_conversations_key = web.AppKey("rasa_conversations", RasaConversations)
+actions_key = web.AppKey("actions", ActionServer)
 predictor_key = web.AppKey("predictor", object)  # a bot.prediction.Scorer, or None: rules only
 prediction_text_key = web.AppKey("prediction_text", PredictionTemplates)
 copilot_text_key = web.AppKey("copilot_text", CopilotTemplates)

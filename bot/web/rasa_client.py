@@ -130,6 +130,20 @@ class RasaConversations:
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise RasaUnavailable(f"{url}: {exc!r}") from exc
 
+    async def slots(self, sender: str) -> dict[str, Any]:
+        """The conversation's slots (``GET /conversations/<sender>/tracker``, no events)."""
+        url = f"{self.client.url_for(sender)}/conversations/{sender}/tracker"
+        try:
+            async with self.client.session.get(url, params={"token": self.client.token,
+                                                            "include_events": "NONE"}) as r:
+                if r.status != 200:
+                    raise RasaUnavailable(f"{url} answered {r.status}")
+                data = await r.json(content_type=None)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise RasaUnavailable(f"{url}: {exc!r}") from exc
+        slots = data.get("slots") if isinstance(data, dict) else None
+        return slots if isinstance(slots, dict) else {}
+
     async def pause(self, sender: str) -> None:
         await self._post(sender, "tracker/events", [{"event": "pause"}], include_events="NONE")
 
@@ -154,3 +168,26 @@ class RasaConversations:
                          include_events="NONE")
         messages = data.get("messages")
         return messages if isinstance(messages, list) else []
+
+
+class ActionServer:
+    """Whether Rasa's action server is up, asked of its ``/health``.
+
+    Rasa 3.6 does not tell its REST channel when the action server is down:
+    ``RemoteAction.run`` raises, ``MessageProcessor._run_action`` logs "Bot will
+    continue, but the actions events are lost" and the turn answers 200 with
+    ``[]`` (or only the replies of template responses). An empty answer is
+    therefore ambiguous, and the web service asks here before it speaks for the bot.
+    """
+
+    def __init__(self, url: str, client: RasaClient, timeout_s: float = 2.0) -> None:
+        self.url = url.rstrip("/")
+        self.client = client
+        self.timeout = aiohttp.ClientTimeout(total=timeout_s)
+
+    async def reachable(self) -> bool:
+        try:
+            async with self.client.session.get(f"{self.url}/health", timeout=self.timeout) as r:
+                return r.status == 200
+        except (aiohttp.ClientError, TimeoutError):
+            return False

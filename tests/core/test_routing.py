@@ -35,6 +35,7 @@ from bot.routing import (
     can_act,
     estimated_wait_minutes,
     find_ticket,
+    handoff_news,
     is_relaxed,
     loads,
     open_ticket,
@@ -249,6 +250,29 @@ class TestQueue:
                          "wait_minutes": 6}
         mine = take_over(tickets[1], agent("A1", "en"), after(1))
         assert queue_facts(mine, tickets, [], after(2))["position"] is None
+
+
+class TestHandoffNews:
+    """What the shopper is told right after their ticket is routed."""
+
+    @pytest.mark.parametrize(("language", "agents", "status"), [
+        ("zh", [], "offline"),
+        ("en", [agent("A1", "zh")], "offline"),  # nobody online speaks en
+        ("zh", [agent("A1", "zh", online=False)], "offline"),
+        ("en", [agent("A1", "zh en", capacity=1, load=1)], "queued"),  # a speaker is online but busy
+        ("zh", [agent("A1", "zh", capacity=1, load=1)], "queued"),
+    ])
+    def test_waiting_tickets(self, language: str, agents: list[Agent], status: str) -> None:
+        news = handoff_news(ticket("T1", language), [ticket("T1", language)], agents, T0)
+        assert (news["ticket_id"], news["status"]) == ("T1", status)
+        assert ("position" in news) == (status == "queued")
+
+    @pytest.mark.parametrize("language", ["zh", "en"])
+    def test_an_assigned_ticket_is_never_offline(self, language: str) -> None:
+        """Its agent may have gone offline since; the shopper is still with them."""
+        mine = take_over(ticket("T1", language), agent("A1", language), T0)
+        news = handoff_news(mine, [mine], [agent("A1", language, online=False)], T0)
+        assert news["status"] == "assigned" and news["position"] is None
 
 
 class TestAssignWaiting:
