@@ -187,7 +187,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         raise SystemExit("no model: pass --model or run `rasa train` first")
     var_dir = OUT / f"hotspots-{datetime.now():%Y%m%d-%H%M%S}"
     stack = Stack(var_dir=var_dir, model=model, web_port=free_port(), rasa_ports=(free_port(),),
-                  action_port=free_port(), quiet=True, extra_env={"SQLALCHEMY_SILENCE_UBER_WARNING": "1"})
+                  action_port=free_port(), quiet=True,
+                  extra_env={"SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+                             "SHOP_SESSION_RATE": "0", "SHOP_SIGN_IN_RATE": "0"})  # closed loops, not abuse
     var_dir.mkdir(parents=True, exist_ok=True)
     print(f"model {model.name}; recordings in {var_dir}", flush=True)
     spies: list[Spy] = []

@@ -90,6 +90,7 @@ class Stack:
     token: str = field(default_factory=lambda: secrets.token_hex(16))
     extra_env: dict[str, str] = field(default_factory=dict)
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    commands: dict[str, list[str]] = field(default_factory=dict)
     quiet: bool = False
 
     @property
@@ -102,6 +103,7 @@ class Stack:
             "SHOP_VAR_DIR": str(self.var_dir),
             "SHOP_RASA_URLS": ",".join(f"http://127.0.0.1:{p}" for p in self.rasa_ports),
             "SHOP_RASA_TOKEN": self.token,
+            "SHOP_ACTION_URL": f"http://127.0.0.1:{self.action_port}",
             "SHOP_WEB_PORT": str(self.web_port),
             "SHOP_WEB_WORKERS": str(self.web_workers),
             "SHOP_REDIS_PREFIX": os.environ.get("SHOP_REDIS_PREFIX", f"shop:{self.web_port}:ws:"),
@@ -126,6 +128,7 @@ class Stack:
     def _spawn(self, name: str, cmd: list[str]) -> None:
         log = open(self.var_dir / f"{name}.log", "ab")
         out = log if self.quiet else None
+        self.commands[name] = cmd
         self.procs[name] = subprocess.Popen(cmd, cwd=ROOT, env=self.env(), stdout=out,
                                             stderr=subprocess.STDOUT if out else None,
                                             start_new_session=True)
@@ -138,8 +141,8 @@ class Stack:
             raise RuntimeError(f"web_workers={self.web_workers} needs SHOP_REDIS_URL (e.g. redis://127.0.0.1:6379/0) "
                                "so that agents and shoppers on different web processes reach each other")
         endpoints = self._endpoints()
-        self._spawn("actions", [RASA, "run", "actions", "--actions", "actions",
-                                "-p", str(self.action_port)])
+        self._spawn("actions", [sys.executable, "-m", "scripts.action_server",  # rasa_sdk, logs masked
+                                "--actions", "actions", "-p", str(self.action_port)])
         for i, port in enumerate(self.rasa_ports):
             self._spawn(f"rasa{i}", [sys.executable, "-m", "scripts.rasa_server",  # rasa + bot.rasa_speedups
                                      "run", "--enable-api", "-i", "127.0.0.1", "-p", str(port),
@@ -185,6 +188,20 @@ class Stack:
             except OSError:
                 pass
             time.sleep(0.5)
+
+    def kill(self, name: str) -> None:
+        """Kill one process and its children at once (SIGKILL), as a crash would; the others keep running."""
+        p = self.procs[name]
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+        p.wait()
+
+    def restart(self, name: str, timeout_s: float = 120) -> None:
+        """Start a stopped process again with the command it first ran, and wait until the stack is ready."""
+        if self.procs[name].poll() is None:
+            raise RuntimeError(f"{name} is still running; kill it first")
+        self._spawn(name, self.commands[name])
+        self.wait_ready(timeout_s)
 
     def stop(self) -> None:
         for p in self.procs.values():

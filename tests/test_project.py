@@ -104,7 +104,7 @@ class TestPureCore:
             "bot/andon.py", "bot/decision.py", "bot/routing.py", "bot/copilot.py", "bot/prediction.py",
             "bot/sentiment.py", "bot/studio/conversations.py", "bot/studio/checks.py", "bot/studio/document.py",
             "bot/studio/domain.py", "bot/studio/examples.py", "bot/studio/nlu.py", "bot/studio/responses.py",
-            "bot/studio/progress.py", "bot/studio/evaluation.py"]
+            "bot/studio/progress.py", "bot/studio/evaluation.py", "bot/privacy.py", "bot/rate_limit.py"]
 
     @pytest.mark.parametrize("module", CORE)
     def test_the_core_imports_no_framework_and_reads_no_clock(self, module: str) -> None:

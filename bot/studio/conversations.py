@@ -38,11 +38,12 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Literal, cast
 
+from bot import privacy
 from bot.errors import InvalidData
 from bot.language import Detected, Language, reply_language
 from bot.studio.errors import StudioError
@@ -695,6 +696,54 @@ def _instant(name: str, raw: Any) -> datetime | None:
         return datetime.fromisoformat(str(raw).strip().replace("Z", "+00:00"))
     except ValueError:
         raise InvalidFilter(name, raw, "an ISO 8601 date and time with a zone, e.g. 2026-11-23T00:00+08:00") from None
+
+
+# -- personal data -------------------------------------------------------------------------------------------------
+
+def customers(conversation: Conversation) -> frozenset[str]:
+    """The customer ids the conversation was with (the ``customer_id`` slot the front door's metadata sets)."""
+    steps = [*conversation.opening, *(s for t in conversation.turns for s in t.steps)]
+    return frozenset(s.value for s in steps
+                     if s.kind == "slot" and s.name == "customer_id" and isinstance(s.value, str) and s.value)
+
+
+def pseudonymised(conversation: Conversation, known: Iterable[str] = ()) -> Conversation:
+    """The conversation with phone numbers and addresses in shoppers' messages replaced by sample values.
+
+    For training data (:mod:`bot.privacy` says why sample values and not masks).
+    Entity offsets follow the new text; an entity that covered exactly the personal
+    data now covers the sample, one that covered part of it loses its offsets.
+
+    Example:
+        ``[13912345678](phone)`` becomes ``[13800138000](phone)``.
+    """
+    known = tuple(known)
+    return replace(conversation, turns=tuple(_pseudonymised_turn(t, known) for t in conversation.turns))
+
+
+def _pseudonymised_turn(turn: Turn, known: tuple[str, ...]) -> Turn:
+    text, moved = privacy.pseudonymise_spans(turn.text, known)
+    entities = tuple(_moved_entity(e, moved, known) for e in turn.entities)
+    return replace(turn, text=text, entities=entities) if moved or entities != turn.entities else turn
+
+
+def _moved_entity(entity: Entity, moved: list[tuple[privacy.Span, int, int]], known: tuple[str, ...]) -> Entity:
+    value = privacy.pseudonymise(entity.value, known) if isinstance(entity.value, str) else entity.value
+    if entity.start is None or entity.end is None:
+        return replace(entity, value=value)
+    start_shift = end_shift = 0
+    for old, start, end in moved:
+        delta = (end - start) - (old.end - old.start)
+        if old.end <= entity.start:
+            start_shift += delta
+            end_shift += delta
+        elif entity.start <= old.start and old.end <= entity.end:
+            end_shift += delta
+        elif old.start >= entity.end:
+            break
+        else:  # the entity covers part of the personal data: its offsets mean nothing now
+            return replace(entity, start=None, end=None, value=value)
+    return replace(entity, start=entity.start + start_shift, end=entity.end + end_shift, value=value)
 
 
 # -- test stories --------------------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 
@@ -13,6 +14,8 @@ from aiohttp import web
 
 from bot import copilot, prediction, prediction_model
 from bot.policy import load_policy
+from bot.privacy import install_log_masking
+from bot.rate_limit import Rate
 from bot.settings import Settings
 from bot.store.aftersales import SqlAfterSales
 from bot.store.database import create_engine
@@ -28,9 +31,11 @@ from bot.studio.files import ProjectFiles
 from bot.studio.registry import ModelFolder
 from bot.web import agent, chat, operator
 from bot.web.errors import error_middleware
+from bot.web.guard import long_name_middleware, origin_middleware, rate_limit_middleware
 from bot.web.hub import Hub, RedisHub
 from bot.web.keys import (
     STATIC,
+    actions_key,
     aftersales_key,
     clock_key,
     copilot_text_key,
@@ -52,7 +57,7 @@ from bot.web.keys import (
     trainer_key,
     transcript_key,
 )
-from bot.web.rasa_client import RasaClient, RasaConversations
+from bot.web.rasa_client import ActionServer, RasaClient, RasaConversations
 from bot.web.training import Trainer
 
 log = logging.getLogger(__name__)
@@ -71,7 +76,8 @@ async def close_pages(app: web.Application) -> None:
 
 
 def create_app(settings: Settings, *, rasa: RasaClient | None = None,  # noqa: PLR0915 - it lists every resource
-               clock: Callable[[], datetime] = utc_now, seed: bool = True) -> web.Application:
+               clock: Callable[[], datetime] = utc_now, seed: bool = True,
+               ticks: Callable[[], float] = time.monotonic) -> web.Application:
     """Build the web service: stores, the Rasa client, the live hub and every route table.
 
     The live hub is in-process, or goes through Redis when ``settings.redis_url`` is set
@@ -82,10 +88,17 @@ def create_app(settings: Settings, *, rasa: RasaClient | None = None,  # noqa: P
         rasa: The Rasa client; tests pass one pointing at a fake Rasa.
         clock: The source of ``now``.
         seed: Create and seed the demo shop when the database is empty.
+        ticks: Seconds from a monotonic clock, for the rate limits.
     """
     strings = json.loads((STATIC / "i18n.json").read_text("utf-8"))
-    app = web.Application(middlewares=[error_middleware(strings)], client_max_size=64 * 1024)
-    engine = create_engine(settings.database_url)
+    app = web.Application(middlewares=[
+        error_middleware(strings),
+        origin_middleware(strings),  # before the rate limit: another site cannot spend a session's tokens
+        rate_limit_middleware(strings, Rate(settings.session_rate, settings.session_burst),
+                              Rate(settings.sign_in_rate, settings.sign_in_burst), ticks),
+        long_name_middleware(),
+    ], client_max_size=64 * 1024)
+    engine = create_engine(settings.database_url, settings.database_timeout_s)
     migrate(engine)
     shop = SqlShop(engine)
     if seed and shop.is_empty():
@@ -105,6 +118,7 @@ def create_app(settings: Settings, *, rasa: RasaClient | None = None,  # noqa: P
     app[hub_key] = RedisHub(settings.redis_url, prefix=settings.redis_prefix) if settings.redis_url else Hub()
     app[rasa_key] = rasa or RasaClient(settings.rasa_urls, settings.rasa_token, settings.rasa_timeout_s)
     app[rasa_conversations_key] = RasaConversations(app[rasa_key])
+    app[actions_key] = ActionServer(settings.action_url, app[rasa_key])
     app[aftersales_key] = SqlAfterSales(engine, shop, load_policy(settings.policy_file))
     app[handoff_key] = SqlHandoff(engine)
     if seed:
@@ -142,6 +156,7 @@ def create_app(settings: Settings, *, rasa: RasaClient | None = None,  # noqa: P
 
 def main() -> None:  # pragma: no cover - process entry point
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    install_log_masking()  # phone numbers and addresses never reach the log
     settings = Settings.from_env()
     # Several web processes share one port (scripts.stack starts them); the kernel spreads
     # connections over them. One process keeps the port to itself, so a second copy started

@@ -12,9 +12,11 @@ from bot.chat import ChatMessage, from_rasa, prepare
 from bot.store.sessions import WebSession
 from bot.web.assist import build_copilot
 from bot.web.errors import ApiError
+from bot.web.handoff import stand_in
 from bot.web.hub import AGENTS, serve
 from bot.web.keys import (
     STATIC,
+    actions_key,
     clock_key,
     handoff_key,
     hub_key,
@@ -38,7 +40,7 @@ async def read_json(request: web.Request) -> dict[str, Any]:
         raise ApiError("unsupported_media_type")  # also keeps cross-site form posts out (CSRF)
     try:
         body = await request.json()
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, LookupError, RecursionError):  # not JSON or not UTF-8; unknown charset; nested too deep
         raise ApiError("invalid_json") from None
     if not isinstance(body, dict):
         raise ApiError("invalid_json")
@@ -147,7 +149,11 @@ async def converse(app: web.Application, s: WebSession, shown: str | None,
     """Record the shopper's message, run one Rasa turn, record and push the replies.
 
     The shopper's message is stored before Rasa is called, so nothing is lost
-    if Rasa is down; the caller then gets a 503 it can retry.
+    if Rasa is down; the caller then gets a 503 it can retry. A message that
+    cannot be stored (the database is away) never reaches Rasa: the caller gets
+    a 503 ``database_unavailable`` and retrying sends it once. The replies are
+    stored together, all or none. When the action server is down the web
+    service answers for the bot (``bot.web.handoff.stand_in``).
     """
     transcript, hub, now = app[transcript_key], app[hub_key], app[clock_key]
     hub.check()  # before anything is written: with Redis away this is a 503 with nothing half-done
@@ -160,12 +166,15 @@ async def converse(app: web.Application, s: WebSession, shown: str | None,
             await hub.publish(AGENTS, {"type": "message", "ticket_id": ticket.ticket_id, "message": mine.to_json()})
     outputs = await app[rasa_key].send(
         s.conversation_id, sent, {"customer_id": s.customer_id, "language": s.language})
+    if shown is not None and ticket is None and not from_rasa(outputs) and not await app[actions_key].reachable():
+        # Rasa says nothing when its custom action cannot run (ActionServer): the bot must not go quiet.
+        log.warning("action server unreachable: the web service answers the turn of %s", s.conversation_id)
+        outputs = await stand_in(app, s, sent)
     await _handoff_news(app, s, outputs)
     if ticket is not None and shown is not None:
         await hub.publish(AGENTS, {"type": "copilot", "ticket_id": ticket.ticket_id,
                                    "copilot": build_copilot(app, ticket, ticket.language)})
-    replies = [transcript.append(s.conversation_id, "bot", text, now(), buttons=buttons, card=card)
-               for text, buttons, card in from_rasa(outputs)]
+    replies = transcript.append_many(s.conversation_id, "bot", from_rasa(outputs), now())
     for m in replies:
         await hub.publish(s.conversation_id, {"type": "message", "message": m.to_json()})
     return replies

@@ -15,10 +15,12 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.errors import CustomerNotFound
+from bot.privacy import mask_json, pseudonymise
 from bot.store.operators import Operator
 from bot.studio import nlu, responses
 from bot.studio.checks import Problem, check
-from bot.studio.conversations import ConversationFilter, to_test_story
+from bot.studio.conversations import Conversation, ConversationFilter, customers, pseudonymised, to_test_story
 from bot.studio.domain import DomainNames
 from bot.studio.errors import EditConflict, FileMissing
 from bot.studio.files import classify
@@ -33,6 +35,7 @@ from bot.web.keys import (
     publish_lock_key,
     rasa_key,
     settings_key,
+    shop_key,
     strings_key,
     tracker_key,
     trainer_key,
@@ -223,8 +226,11 @@ async def rollback(request: web.Request) -> web.Response:
     """Serve the model that served before the current one, in one click."""
     operator = current_operator(request)
     body = await read_json(request)
-    target = body.get("model") or request.app[trainer_key].models.registry().previous()
-    if not isinstance(target, str) or not target:
+    model = body.get("model")
+    if model is not None and (not isinstance(model, str) or not model):  # 0, false, "" name no model
+        raise ApiError("invalid_payload", field="model")
+    target = model or request.app[trainer_key].models.registry().previous()
+    if not target:
         raise ApiError("nothing_to_roll_back")
     try:
         return await _load(request, operator, target, _str(body, "reason", 500, required=False), "rollback")
@@ -393,6 +399,32 @@ async def set_response(request: web.Request) -> web.Response:
 
 
 # -- conversations → training data --------------------------------------------------
+class PersonalData:
+    """The phone numbers and addresses of the customers of conversations, looked up once per customer.
+
+    Operators see conversations masked (``bot.privacy.mask``), and what a conversation
+    becomes as training data is pseudonymised, never masked: see ``bot.privacy``.
+    """
+
+    def __init__(self, app: web.Application) -> None:
+        self._shop = app[shop_key]
+        self._known: dict[str, tuple[str, ...]] = {}
+
+    def of(self, conversation: Conversation) -> tuple[str, ...]:
+        return tuple(value for customer_id in sorted(customers(conversation)) for value in self._of(customer_id))
+
+    def _of(self, customer_id: str) -> tuple[str, ...]:
+        if customer_id not in self._known:
+            try:
+                customer = self._shop.customer(customer_id)
+            except CustomerNotFound:
+                self._known[customer_id] = ()
+            else:
+                addresses = sorted({o.address for o in self._shop.orders_of(customer_id) if o.address})
+                self._known[customer_id] = (customer.phone, *addresses) if customer.phone else tuple(addresses)
+        return self._known[customer_id]
+
+
 def _day(raw: str | None, name: str, next_day: bool = False) -> str | None:
     """A typed date (``2026-11-23``) as the start of that Shanghai day; full ISO times pass through."""
     if not raw:
@@ -419,7 +451,8 @@ async def conversations(request: web.Request) -> web.Response:
         "low_confidence_below": q.get("low_confidence"), "since": _day(q.get("since"), "since"),
         "until": _day(q.get("until"), "until", next_day=True)})
     found = await asyncio.to_thread(request.app[tracker_key].recent, 1000, wanted.since)
-    rows = [c.summary() for c in found if wanted.matches(c)][:limit]
+    known = PersonalData(request.app)
+    rows = [mask_json(c.summary(), known.of(c)) for c in [c for c in found if wanted.matches(c)][:limit]]
     return web.json_response({"conversations": [{**r, "turns": r["turn_count"], "preview": r["first_text"]}
                                                 for r in rows]})
 
@@ -428,7 +461,7 @@ async def conversations(request: web.Request) -> web.Response:
 async def conversation(request: web.Request) -> web.Response:
     current_operator(request)
     found = await asyncio.to_thread(request.app[tracker_key].get, request.match_info["sender_id"])
-    body = found.to_json()
+    body = mask_json(found.to_json(), PersonalData(request.app).of(found))
     for turn in body["turns"]:
         turn["bot"] = turn["bot_texts"]
     return web.json_response({"conversation": body})
@@ -443,10 +476,12 @@ async def correct_intent(request: web.Request) -> web.Response:
     if not isinstance(index, int) or isinstance(index, bool):
         raise ApiError("invalid_payload", field="turn")
     sender = request.match_info["sender_id"]
-    turn = (await asyncio.to_thread(request.app[tracker_key].get, sender)).turn(index)
+    found = await asyncio.to_thread(request.app[tracker_key].get, sender)
+    turn = found.turn(index)
     if turn.text.startswith("/"):  # a button click, not words a shopper typed
         raise ApiError("invalid_example")
-    resp = add_example(request, operator, intent, turn.language, turn.text.strip(), "intent_corrected",
+    text = pseudonymise(turn.text.strip(), PersonalData(request.app).of(found))
+    resp = add_example(request, operator, intent, turn.language, text, "intent_corrected",
                        conversation=sender, turn=index, predicted=turn.intent or "")
     if resp.status == 200:
         resp = web.json_response({**json.loads(resp.body), "language": turn.language})  # type: ignore[arg-type]
@@ -467,7 +502,8 @@ async def save_story(request: web.Request) -> web.Response:
     except ValueError:
         raise ApiError("invalid_payload", field="corrections") from None
     sender = request.match_info["sender_id"]
-    story = to_test_story(await asyncio.to_thread(request.app[tracker_key].get, sender), name, corrections)
+    found = await asyncio.to_thread(request.app[tracker_key].get, sender)
+    story = to_test_story(pseudonymised(found, PersonalData(request.app).of(found)), name, corrections)
     project = request.app[project_files_key]
     try:
         current = project.read(STORIES_FROM_CONVERSATIONS)

@@ -28,3 +28,14 @@ class TestScaleOut:
         """Several web processes without Redis would strand agents and shoppers on different processes."""
         with pytest.raises(ValueError, match=says):
             Settings.from_env(env)
+
+
+class TestFaultSettings:
+    def test_the_action_server_and_the_database_wait_have_local_defaults(self) -> None:
+        """The action server of endpoints.yml; SQLite writers wait up to 30 s for each other."""
+        settings = Settings.from_env({})
+        assert (settings.action_url, settings.database_timeout_s) == ("http://127.0.0.1:5055", 30.0)
+
+    def test_they_are_read_from_the_environment(self) -> None:
+        settings = Settings.from_env({"SHOP_ACTION_URL": "http://actions:5055/", "SHOP_DATABASE_TIMEOUT_S": "5"})
+        assert (settings.action_url, settings.database_timeout_s) == ("http://actions:5055", 5.0)
