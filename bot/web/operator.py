@@ -386,16 +386,31 @@ async def list_responses(request: web.Request) -> web.Response:
 
 @routes.put("/api/ops/responses/{name}")
 async def set_response(request: web.Request) -> web.Response:
+    """Change one variant of one response.
+
+    The editor names what it started from: ``previous``, the variant's text it showed
+    (so that edits of other responses, or of other files' lines of the domain, are no
+    conflict), or else ``version``, the whole domain's version. Either way a change
+    that would overwrite someone else's edit is a 409, never a silent loss.
+    """
     operator = current_operator(request)
     body = await read_json(request)
     language, text = _str(body, "language", 2), _str(body, "text", 2000)
-    version = _str(body, "version", 100)
-    domain = request.app[project_files_key].read(DOMAIN)
-    if domain.version != version:
-        return error_with(request, "edit_conflict", path=DOMAIN, current_version=domain.version)
     name = request.match_info["name"]
+    domain = request.app[project_files_key].read(DOMAIN)
+    previous = body.get("previous")
+    if previous is not None:
+        if not isinstance(previous, str) or len(previous) > 2000:
+            raise ApiError("invalid_payload", field="previous")
+        current = next((r for r in responses.list_responses(domain.text) if r.name == name), None)
+        if current is not None and (current.text(language) or "") != previous:  # type: ignore[arg-type]
+            return error_with(request, "edit_conflict", path=DOMAIN, current_version=domain.version,
+                              current_text=current.text(language))  # type: ignore[arg-type]
+    elif _str(body, "version", 100) != domain.version:
+        return error_with(request, "edit_conflict", path=DOMAIN, current_version=domain.version)
     edited = responses.set_text(domain.text, name, language, text)
-    return save(request, operator, DOMAIN, edited, version, "response_saved", response=name, language=language)
+    return save(request, operator, DOMAIN, edited, domain.version, "response_saved", response=name,
+                language=language)
 
 
 # -- conversations → training data --------------------------------------------------

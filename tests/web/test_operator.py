@@ -415,6 +415,31 @@ class TestResponses:
                                                                        "version": "stale"})
         assert resp.status == 409
 
+    async def test_edits_of_different_responses_do_not_conflict(self, ops: Any, aiohttp_client: Any) -> None:
+        other = await aiohttp_client(ops.server)
+        await other.post("/api/ops/session", json={"operator_id": "O02", "password": "demo"})
+        listed = {r["name"]: r for r in (await (await ops.get("/api/ops/responses")).json())["responses"]}
+        first = await other.put("/api/ops/responses/utter_thanks", json={
+            "language": "zh", "text": "不客气！", "previous": listed["utter_thanks"]["zh"]})
+        assert first.status == 200, await first.text()
+        second = await ops.put("/api/ops/responses/utter_goodbye", json={
+            "language": "en", "text": "Bye for now!", "previous": listed["utter_goodbye"]["en"]})
+        assert second.status == 200, await second.text()
+        texts = {r["name"]: r for r in (await (await ops.get("/api/ops/responses")).json())["responses"]}
+        assert texts["utter_thanks"]["zh"] == "不客气！" and texts["utter_goodbye"]["en"] == "Bye for now!"
+
+    async def test_two_edits_of_the_same_variant_conflict(self, ops: Any, aiohttp_client: Any) -> None:
+        other = await aiohttp_client(ops.server)
+        await other.post("/api/ops/session", json={"operator_id": "O02", "password": "demo"})
+        shown = {r["name"]: r for r in (await (await ops.get("/api/ops/responses")).json())["responses"]}
+        before = shown["utter_thanks"]["en"]
+        assert (await other.put("/api/ops/responses/utter_thanks", json={
+            "language": "en", "text": "Any time!", "previous": before})).status == 200
+        late = await ops.put("/api/ops/responses/utter_thanks", json={
+            "language": "en", "text": "No problem!", "previous": before})
+        assert late.status == 409
+        assert (await late.json())["current_text"] == "Any time!"
+
     async def test_an_unknown_response_is_404(self, ops: Any) -> None:
         version = (await (await ops.get("/api/ops/responses")).json())["version"]
         resp = await ops.put("/api/ops/responses/utter_nope", json={"language": "en", "text": "x", "version": version})

@@ -858,7 +858,8 @@
     delete state.respProblems[key];
     replaceResponseCard(r);
     api('PUT', '/api/ops/responses/' + encodeURIComponent(r.name),
-        { language: lang, text: text, version: state.respVersion }).then(function (data) {
+        { language: lang, text: text, previous: r[lang] == null ? '' : String(r[lang]),
+          version: state.respVersion }).then(function (data) {
       if (epoch !== state.epoch) return;
       if (data && data.version != null) state.respVersion = data.version;
       r[lang] = text;
