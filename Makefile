@@ -1,5 +1,6 @@
 # Two commands do everything on a fresh machine:
 #   make run    set up, train if the data changed, start the assistant with demo data
+#   make scale  the same on PostgreSQL and Redis (127.0.0.1), several processes of each kind
 #   make test   set up, then run the whole test suite (trains the model once per run)
 SHELL := /bin/bash
 PYTHON ?= python3.11
@@ -7,10 +8,13 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup browser lint bench clean
+.PHONY: run scale test setup browser lint bench clean
 
 run: $(STAMP)
 	$(PY) -m scripts.stack
+
+scale: $(STAMP)
+	$(PY) -m scripts.stack --profile scale
 
 test: $(STAMP) browser
 	$(PY) -m scripts.test

@@ -1,12 +1,15 @@
 """Start and stop the whole assistant: Rasa server, action server and web service.
 
-``python -m scripts.stack`` is what ``make run`` runs; the integration tests
-and benchmarks use ``Stack`` to run the same processes on their own ports.
+``python -m scripts.stack`` is what ``make run`` runs (the embedded profile: SQLite files,
+one process each); ``python -m scripts.stack --profile scale`` is ``make scale`` (shared
+stores: PostgreSQL and Redis, several processes of each kind). The integration tests and
+benchmarks use ``Stack`` to run the same processes on their own ports.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import secrets
 import signal
@@ -15,8 +18,13 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 
 from bot.studio.registry import ModelFolder
 
@@ -71,6 +79,79 @@ def listening_sockets(port: int) -> int | None:
     return count
 
 
+@dataclass(frozen=True)
+class SharedStores:
+    """Where the scale profile keeps its state, so that any process of a kind can serve any conversation.
+
+    The shop data and tickets, and Rasa's tracker store, live in two PostgreSQL databases;
+    Rasa's conversation locks (``RedisLockStore``) and the web processes' live messages go
+    through Redis. ``prefix`` keeps the Redis keys and channels of one shop apart from
+    another's; it is letters and digits only, because Rasa ignores any other lock key prefix.
+    """
+
+    database_url: str = "postgresql://postgres@127.0.0.1:5432/shop_scale"
+    tracker_url: str = "postgresql://postgres@127.0.0.1:5432/rasa_tracker"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    prefix: str = "shop"
+
+    def __post_init__(self) -> None:
+        if not self.prefix.isalnum():
+            raise ValueError(f"SHOP_SCALE_PREFIX={self.prefix!r}: use letters and digits only "
+                             "(Rasa's RedisLockStore ignores any other key prefix)")
+        for name, url in (("SHOP_DATABASE_URL", self.database_url), ("SHOP_TRACKER_URL", self.tracker_url)):
+            if make_url(url).get_backend_name() != "postgresql" or not make_url(url).database:
+                raise ValueError(f"{name}={url!r}: the scale profile needs a PostgreSQL URL naming a database, "
+                                 "e.g. postgresql://postgres@127.0.0.1:5432/shop_scale")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> SharedStores:
+        """The stores named by ``SHOP_DATABASE_URL``, ``SHOP_TRACKER_URL``, ``SHOP_REDIS_URL`` and
+        ``SHOP_SCALE_PREFIX``; unset ones are the local servers on 127.0.0.1."""
+        base = cls()
+        return cls(database_url=env.get("SHOP_DATABASE_URL", base.database_url),
+                   tracker_url=env.get("SHOP_TRACKER_URL", base.tracker_url),
+                   redis_url=env.get("SHOP_REDIS_URL", base.redis_url),
+                   prefix=env.get("SHOP_SCALE_PREFIX", base.prefix))
+
+    def env(self) -> dict[str, str]:
+        """The web service's settings (``bot.settings.Settings``) that point it at these stores."""
+        return {"SHOP_DATABASE_URL": self.database_url, "SHOP_TRACKER_URL": self.tracker_url,
+                "SHOP_REDIS_URL": self.redis_url, "SHOP_REDIS_PREFIX": f"{self.prefix}:ws:"}
+
+    def endpoints(self) -> str:
+        """The ``tracker_store`` and ``lock_store`` sections of Rasa's endpoints.yml."""
+        db = make_url(self.tracker_url)
+        redis = urlsplit(self.redis_url)
+        tracker = {"type": "SQL", "dialect": "postgresql", "url": db.host or "127.0.0.1",
+                   "port": db.port or 5432, "db": db.database, "username": db.username, "password": db.password}
+        lock = {"type": "redis", "url": redis.hostname or "127.0.0.1", "port": redis.port or 6379,
+                "db": int(redis.path.strip("/") or 0), "password": unquote(redis.password) if redis.password else None,
+                "key_prefix": self.prefix}
+        return "".join(f"{section}:\n" + "".join(f"  {k}: {_yaml_scalar(v)}\n" for k, v in fields.items()
+                                                 if v is not None)
+                       for section, fields in (("tracker_store", tracker), ("lock_store", lock)))
+
+    def create_databases(self) -> None:
+        """Create the shop and tracker databases where missing (the web service migrates the shop's)."""
+        for url in (self.database_url, self.tracker_url):
+            target = make_url(url)
+            admin = sa.create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+            try:
+                with admin.connect() as c:
+                    exists = c.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                                       {"name": target.database}).first()
+                    if exists is None:
+                        name = target.database or ""
+                        c.exec_driver_sql(f'CREATE DATABASE "{name.replace(chr(34), chr(34) * 2)}"')
+            finally:
+                admin.dispose()
+
+
+def _yaml_scalar(value: object) -> str:
+    """One value of endpoints.yml: numbers as they are, strings double-quoted (JSON is valid YAML)."""
+    return str(value) if isinstance(value, int) else json.dumps(str(value))
+
+
 @dataclass
 class Stack:
     """The three processes of the assistant, on chosen (or free) ports.
@@ -78,6 +159,12 @@ class Stack:
     ``web_workers`` web processes share ``web_port`` (SO_REUSEPORT); more than one needs
     ``SHOP_REDIS_URL`` in the environment or in ``extra_env``. Each stack uses its own
     Redis channel prefix (per web port) unless ``SHOP_REDIS_PREFIX`` is given.
+
+    Without ``stores`` everything is embedded: SQLite files in ``var_dir``. With them (the
+    scale profile) the shop, Rasa's trackers, its locks and the live messages are on the
+    shared servers, so any Rasa server, action-server worker or web process serves any
+    conversation. ``action_workers`` Sanic workers share ``action_port`` (Rasa's action
+    endpoint is one URL).
     """
 
     var_dir: Path = ROOT / "var"
@@ -87,10 +174,13 @@ class Stack:
     web_workers: int = 1
     rasa_ports: tuple[int, ...] = (5005,)
     action_port: int = 5055
+    action_workers: int = 1
+    stores: SharedStores | None = None
     token: str = field(default_factory=lambda: secrets.token_hex(16))
     extra_env: dict[str, str] = field(default_factory=dict)
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     commands: dict[str, list[str]] = field(default_factory=dict)
+    envs: dict[str, dict[str, str]] = field(default_factory=dict)
     quiet: bool = False
 
     @property
@@ -113,23 +203,26 @@ class Stack:
             "TF_CPP_MIN_LOG_LEVEL": "3",
             "SANIC_WORKERS": "1",
         })
+        if self.stores is not None:
+            env.update(self.stores.env())
         env.update(self.extra_env)
         return env
 
     def _endpoints(self) -> Path:
         self.var_dir.mkdir(parents=True, exist_ok=True)
         path = self.var_dir / f"endpoints-{self.action_port}.yml"
-        path.write_text(
-            f'action_endpoint:\n  url: "http://127.0.0.1:{self.action_port}/webhook"\n'
-            f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{self.var_dir / "tracker.db"}"\n',
-            encoding="utf-8")
+        stores = (self.stores.endpoints() if self.stores is not None else
+                  f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{self.var_dir / "tracker.db"}"\n')
+        path.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{self.action_port}/webhook"\n{stores}',
+                        encoding="utf-8")
         return path
 
-    def _spawn(self, name: str, cmd: list[str]) -> None:
+    def _spawn(self, name: str, cmd: list[str], env: Mapping[str, str] | None = None) -> None:
         log = open(self.var_dir / f"{name}.log", "ab")
         out = log if self.quiet else None
         self.commands[name] = cmd
-        self.procs[name] = subprocess.Popen(cmd, cwd=ROOT, env=self.env(), stdout=out,
+        self.envs[name] = dict(env or {})
+        self.procs[name] = subprocess.Popen(cmd, cwd=ROOT, env={**self.env(), **self.envs[name]}, stdout=out,
                                             stderr=subprocess.STDOUT if out else None,
                                             start_new_session=True)
 
@@ -140,9 +233,12 @@ class Stack:
         if self.web_workers > 1 and not self.env().get("SHOP_REDIS_URL"):
             raise RuntimeError(f"web_workers={self.web_workers} needs SHOP_REDIS_URL (e.g. redis://127.0.0.1:6379/0) "
                                "so that agents and shoppers on different web processes reach each other")
+        if self.stores is not None:
+            self.stores.create_databases()
         endpoints = self._endpoints()
         self._spawn("actions", [sys.executable, "-m", "scripts.action_server",  # rasa_sdk, logs masked
-                                "--actions", "actions", "-p", str(self.action_port)])
+                                "--actions", "actions", "-p", str(self.action_port)],
+                    env={"ACTION_SERVER_SANIC_WORKERS": str(self.action_workers)})  # rasa_sdk.constants
         for i, port in enumerate(self.rasa_ports):
             self._spawn(f"rasa{i}", [sys.executable, "-m", "scripts.rasa_server",  # rasa + bot.rasa_speedups
                                      "run", "--enable-api", "-i", "127.0.0.1", "-p", str(port),
@@ -200,7 +296,7 @@ class Stack:
         """Start a stopped process again with the command it first ran, and wait until the stack is ready."""
         if self.procs[name].poll() is None:
             raise RuntimeError(f"{name} is still running; kill it first")
-        self._spawn(name, self.commands[name])
+        self._spawn(name, self.commands[name], self.envs[name])
         self.wait_ready(timeout_s)
 
     def stop(self) -> None:
@@ -225,26 +321,42 @@ class Stack:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--profile", choices=("embedded", "scale"), default="embedded",
+                        help="embedded: SQLite files, one web and action process (make run); scale: PostgreSQL "
+                             "and Redis shared by several processes of each kind (make scale)")
     parser.add_argument("--port", type=int, default=int(os.environ.get("SHOP_WEB_PORT", "8080")))
-    parser.add_argument("--web-workers", type=int, default=int(os.environ.get("SHOP_WEB_WORKERS", "1")),
-                        help="web processes sharing the port (more than one needs SHOP_REDIS_URL)")
+    parser.add_argument("--web-workers", type=int, default=int(os.environ.get("SHOP_WEB_WORKERS", "0")),
+                        help="web processes sharing the port (more than one needs SHOP_REDIS_URL); "
+                             "default 1, or 2 in the scale profile")
     parser.add_argument("--shards", type=int, default=int(os.environ.get("SHOP_RASA_SHARDS", "2")),
                         help="Rasa server processes; conversations are sharded over them (2 uses both cores)")
+    parser.add_argument("--action-workers", type=int, default=int(os.environ.get("SHOP_ACTION_WORKERS", "0")),
+                        help="action-server workers sharing its port; default 1, or 2 in the scale profile")
     args = parser.parse_args()
+    scale = args.profile == "scale"
+    stores = SharedStores.from_env(os.environ) if scale else None
     print("==> Training the model if the data changed (rasa train)...", flush=True)
     model = train()
     print(f"==> Model: {model.name}. Starting Rasa, the action server and the web service...", flush=True)
-    stack = Stack(model=model, web_port=args.port, web_workers=args.web_workers,
-                  rasa_ports=tuple(5005 + i for i in range(args.shards)))
+    stack = Stack(model=model, web_port=args.port, web_workers=args.web_workers or (2 if scale else 1),
+                  rasa_ports=tuple(5005 + i for i in range(args.shards)),
+                  action_workers=args.action_workers or (2 if scale else 1), stores=stores)
     started = time.monotonic()
     try:
         stack.start()
         print(f"\n==> Ready in {time.monotonic() - started:.1f}s."
               f"\n    Shopper chat:  {stack.url}"
               f"\n    Agent console: {stack.url}/agent  (agents A01, A02, A03; password: demo)"
-              f"\n    Operators:     {stack.url}/ops  (operators O01, O02; password: demo)"
-              "\n    Press Ctrl-C to stop.\n", flush=True)
+              f"\n    Operators:     {stack.url}/ops  (operators O01, O02; password: demo)", flush=True)
+        if stores is not None:
+            print(f"    Processes:     {stack.web_workers} web, {len(stack.rasa_ports)} Rasa servers "
+                  f"(ports {', '.join(map(str, stack.rasa_ports))}), {stack.action_workers} action workers "
+                  f"(port {stack.action_port})"
+                  f"\n    Shop data:     {_safe(stores.database_url)}"
+                  f"\n    Trackers:      {_safe(stores.tracker_url)}"
+                  f"\n    Locks, live:   {_safe(stores.redis_url)} (prefix {stores.prefix})", flush=True)
+        print("    Press Ctrl-C to stop.\n", flush=True)
         while all(p.poll() is None for p in stack.procs.values()):
             time.sleep(1)
         print("==> A process exited; stopping the others.", flush=True)
@@ -253,6 +365,14 @@ def main() -> None:
     finally:
         stack.stop()
         print("==> Stopped.", flush=True)
+
+
+def _safe(url: str) -> str:
+    """A store's URL as printed: without its password."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)).geturl()
 
 
 if __name__ == "__main__":
