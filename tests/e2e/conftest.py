@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -28,19 +29,27 @@ def model_path() -> Path:
     return model
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    s = Stack(var_dir=tmp_path_factory.mktemp("stack"), model=model_path(), web_port=free_port(),
-              rasa_ports=(free_port(),), action_port=free_port(), quiet=True)
+@contextmanager
+def running(s: Stack, timeout_s: float = 240) -> Iterator[Stack]:
+    """Start ``s``, yield it, stop it; a failed start prints the tail of every process's log."""
     try:
-        s.start(timeout_s=240)
+        s.start(timeout_s=timeout_s)
     except Exception:
         for log in sorted(s.var_dir.glob("*.log")):
             print(f"--- {log.name}\n{log.read_text(errors='replace')[-4000:]}")
         s.stop()
         raise
-    yield s
-    s.stop()
+    try:
+        yield s
+    finally:
+        s.stop()
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    with running(Stack(var_dir=tmp_path_factory.mktemp("stack"), model=model_path(), web_port=free_port(),
+                       rasa_ports=(free_port(),), action_port=free_port(), quiet=True)) as s:
+        yield s
 
 
 class Shopper:

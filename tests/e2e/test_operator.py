@@ -18,7 +18,7 @@ import requests
 
 from scripts.stack import ROOT, Stack, free_port
 from tests.conftest import copy_project
-from tests.e2e.conftest import Shopper, model_path
+from tests.e2e.conftest import Shopper, model_path, running
 
 #: A zh and an en phrasing the trained model gets wrong (checked first, below), taught as ``invoice``.
 NEW_ZH = "单位走账用的东西能给吗"
@@ -33,19 +33,12 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory, project: Path) -> Iterator[Stack]:
-    s = Stack(var_dir=tmp_path_factory.mktemp("stack"), project_dir=project, model=project / "models" /
-              model_path().name, web_port=free_port(), rasa_ports=(free_port(), free_port()),
-              action_port=free_port(), quiet=True,
-              extra_env={"RASA_CACHE_DIRECTORY": str(ROOT / ".rasa" / "cache")})
-    try:
-        s.start(timeout_s=300)
-    except Exception:
-        for log in sorted(s.var_dir.glob("*.log")):
-            print(f"--- {log.name}\n{log.read_text(errors='replace')[-4000:]}")
-        s.stop()
-        raise
-    yield s
-    s.stop()
+    with running(Stack(var_dir=tmp_path_factory.mktemp("stack"), project_dir=project,
+                       model=project / "models" / model_path().name, web_port=free_port(),
+                       rasa_ports=(free_port(), free_port()), action_port=free_port(), quiet=True,
+                       extra_env={"RASA_CACHE_DIRECTORY": str(ROOT / ".rasa" / "cache")}),
+                 timeout_s=300) as s:
+        yield s
 
 
 def operator(stack: Stack, operator_id: str = "O02") -> requests.Session:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -26,19 +27,28 @@ from bot.store.shop import SqlShop
 PG_URL = os.environ.get("SHOP_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
-def _postgres(tmp_schema: str) -> Engine:
+@contextmanager
+def postgres_schema() -> Iterator[str]:
+    """A fresh PostgreSQL schema, dropped afterwards.
+
+    Skips the test when PostgreSQL is not reachable, except under ``CI=true``, where that fails.
+    """
+    schema = f"t_{secrets.token_hex(4)}"
     admin = sa.create_engine(PG_URL, future=True)
     try:
         with admin.begin() as c:
-            c.exec_driver_sql(f'CREATE SCHEMA "{tmp_schema}"')
+            c.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
     except sa.exc.OperationalError as exc:
         admin.dispose()
         if os.environ.get("CI") == "true":
             raise
         pytest.skip(f"PostgreSQL not reachable at {PG_URL}: {exc.orig}")
-    admin.dispose()
-    return sa.create_engine(PG_URL, future=True, pool_size=60, max_overflow=0,
-                            connect_args={"options": f"-csearch_path={tmp_schema}"})
+    try:
+        yield schema
+    finally:
+        with admin.begin() as c:
+            c.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -49,14 +59,11 @@ def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Eng
         yield engine
         engine.dispose()
         return
-    schema = f"t_{secrets.token_hex(4)}"
-    engine = _postgres(schema)
-    yield engine
-    engine.dispose()
-    admin = sa.create_engine(PG_URL, future=True)
-    with admin.begin() as c:
-        c.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-    admin.dispose()
+    with postgres_schema() as schema:
+        engine = sa.create_engine(PG_URL, future=True, pool_size=60, max_overflow=0,
+                                  connect_args={"options": f"-csearch_path={schema}"})
+        yield engine
+        engine.dispose()
 
 
 @pytest.fixture

@@ -8,8 +8,6 @@ and rows are Rasa's, not a guess. Every test runs on SQLite and on PostgreSQL
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -27,7 +25,7 @@ from bot.errors import InvalidData
 from bot.settings import PROJECT_ROOT
 from bot.store.tracker import TrackerReader, url_from_endpoint
 from bot.studio.conversations import Conversation, ConversationNotFound, InvalidFilter
-from tests.store.conftest import PG_URL
+from tests.store.conftest import PG_URL, postgres_schema
 from tests.studio.tracker_events import CONVERSATIONS, T0, Clock, action, as_dicts, extracted, listen, user
 
 # The order the conversations are written in, which is also their time order.
@@ -45,21 +43,9 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'tracker.db'}"
         return
-    schema = f"t_{secrets.token_hex(4)}"
-    admin = sa.create_engine(PG_URL, future=True)
-    try:
-        with admin.begin() as c:
-            c.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    except sa.exc.OperationalError as exc:
-        admin.dispose()
-        if os.environ.get("CI") == "true":
-            raise
-        pytest.skip(f"PostgreSQL not reachable at {PG_URL}: {exc.orig}")
-    yield make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-        hide_password=False)
-    with admin.begin() as c:
-        c.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-    admin.dispose()
+    with postgres_schema() as schema:
+        yield make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
+            hide_password=False)
 
 
 @pytest.fixture

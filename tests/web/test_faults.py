@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import secrets
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from bot.settings import Settings
@@ -20,7 +17,7 @@ from bot.web.app import create_app
 from bot.web.handoff import ASK_HUMAN
 from bot.web.keys import handoff_key, transcript_key
 from tests.conftest import NOW
-from tests.store.conftest import PG_URL
+from tests.store.conftest import PG_URL, postgres_schema
 from tests.web.conftest import FakeRasa, TcpProxy, sign_in
 from tests.web.test_agent import agent_client
 
@@ -186,25 +183,16 @@ class TestSqliteLocked:
 @pytest.fixture
 def postgres_behind_proxy() -> Iterator[tuple[str, TcpProxy]]:
     """A fresh PostgreSQL schema reached through a ``TcpProxy`` the test can cut."""
-    schema = f"t_{secrets.token_hex(4)}"
-    admin = sa.create_engine(PG_URL, future=True)
-    try:
-        with admin.begin() as c:
-            c.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    except sa.exc.OperationalError as exc:
-        admin.dispose()
-        if os.environ.get("CI") == "true":
-            raise
-        pytest.skip(f"PostgreSQL not reachable at {PG_URL}: {exc.orig}")
-    url = make_url(PG_URL)
-    proxy = TcpProxy((url.host or "127.0.0.1", url.port or 5432))
-    proxy.start()
-    yield (url.set(host="127.0.0.1", port=proxy.port).update_query_dict({"options": f"-csearch_path={schema}"})
-           .render_as_string(hide_password=False)), proxy
-    proxy.stop()
-    with admin.begin() as c:
-        c.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-    admin.dispose()
+    with postgres_schema() as schema:
+        url = make_url(PG_URL)
+        proxy = TcpProxy((url.host or "127.0.0.1", url.port or 5432))
+        proxy.start()
+        try:
+            yield (url.set(host="127.0.0.1", port=proxy.port)
+                   .update_query_dict({"options": f"-csearch_path={schema}"})
+                   .render_as_string(hide_password=False)), proxy
+        finally:
+            proxy.stop()
 
 
 class TestPostgresAway:
