@@ -20,6 +20,9 @@ class Settings:
         var_dir: Where databases, logs and other build outputs live.
         database_url: SQLAlchemy URL of the shop database (SQLite by default).
         rasa_urls: Base URLs of the Rasa servers; conversations are sharded over them.
+        rasa_failover: Whether a conversation whose Rasa server refuses connections moves to the
+            next one (``RasaClient``). Only safe when all servers share the tracker store and a
+            ``RedisLockStore`` (the scale profile); off by default.
         action_url: Base URL of the Rasa action server (the one in Rasa's endpoints.yml, without
             ``/webhook``); the web service asks its ``/health`` when Rasa answers a turn with nothing.
         rasa_token: Token protecting the Rasa HTTP API.
@@ -53,6 +56,7 @@ class Settings:
     var_dir: Path = PROJECT_ROOT / "var"
     database_url: str = ""
     rasa_urls: tuple[str, ...] = ("http://127.0.0.1:5005",)
+    rasa_failover: bool = False
     action_url: str = "http://127.0.0.1:5055"
     rasa_token: str = field(default_factory=lambda: secrets.token_hex(16))
     web_host: str = "127.0.0.1"
@@ -104,6 +108,7 @@ class Settings:
             var_dir=var_dir,
             database_url=env.get("SHOP_DATABASE_URL", ""),
             rasa_urls=tuple(u.strip().rstrip("/") for u in urls.split(",") if u.strip()),
+            rasa_failover=env.get("SHOP_RASA_FAILOVER", "0") == "1",
             rasa_token=env.get("SHOP_RASA_TOKEN", base.rasa_token),
             action_url=env.get("SHOP_ACTION_URL", base.action_url).strip().rstrip("/"),
             web_host=env.get("SHOP_WEB_HOST", base.web_host),

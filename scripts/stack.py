@@ -114,9 +114,14 @@ class SharedStores:
                    prefix=env.get("SHOP_SCALE_PREFIX", base.prefix))
 
     def env(self) -> dict[str, str]:
-        """The web service's settings (``bot.settings.Settings``) that point it at these stores."""
+        """The web service's settings (``bot.settings.Settings``) that point it at these stores.
+
+        Every Rasa server shares the tracker store and ``RedisLockStore`` here, so any of them may
+        take a conversation whose own server is down: ``SHOP_RASA_FAILOVER`` is on.
+        """
         return {"SHOP_DATABASE_URL": self.database_url, "SHOP_TRACKER_URL": self.tracker_url,
-                "SHOP_REDIS_URL": self.redis_url, "SHOP_REDIS_PREFIX": f"{self.prefix}:ws:"}
+                "SHOP_REDIS_URL": self.redis_url, "SHOP_REDIS_PREFIX": f"{self.prefix}:ws:",
+                "SHOP_RASA_FAILOVER": "1"}
 
     def endpoints(self) -> str:
         """The ``tracker_store`` and ``lock_store`` sections of Rasa's endpoints.yml."""
@@ -298,6 +303,7 @@ class Stack:
             raise RuntimeError(f"{name} is still running; kill it first")
         self._spawn(name, self.commands[name], self.envs[name])
         self.wait_ready(timeout_s)
+        self._wait_listening(timeout_s)  # a restarted web process shares the port the others answer on
 
     def stop(self) -> None:
         for p in self.procs.values():

@@ -116,7 +116,8 @@ def create_app(settings: Settings, *, rasa: RasaClient | None = None,  # noqa: P
     app[sessions_key] = SqlSessions(engine)
     app[transcript_key] = SqlTranscript(engine)
     app[hub_key] = RedisHub(settings.redis_url, prefix=settings.redis_prefix) if settings.redis_url else Hub()
-    app[rasa_key] = rasa or RasaClient(settings.rasa_urls, settings.rasa_token, settings.rasa_timeout_s)
+    app[rasa_key] = rasa or RasaClient(settings.rasa_urls, settings.rasa_token, settings.rasa_timeout_s,
+                                          failover=settings.rasa_failover)
     app[rasa_conversations_key] = RasaConversations(app[rasa_key])
     app[actions_key] = ActionServer(settings.action_url, app[rasa_key])
     app[aftersales_key] = SqlAfterSales(engine, shop, load_policy(settings.policy_file))

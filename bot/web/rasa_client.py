@@ -18,15 +18,27 @@ class RasaClient:
 
     Conversations are sharded by a stable hash of the sender id, so that the
     per-process lock of each Rasa server keeps one conversation's turns in order.
+
+    With ``failover`` (``SHOP_RASA_FAILOVER``, on in the scale profile) a request that
+    cannot *connect* to its server goes to the next one in a fixed ring order
+    (``order_for``). Only a refused or unreachable connection counts: the request was
+    never sent, so no Rasa server has seen the turn and another may take it. A timeout,
+    a dropped connection or an error status after the request went out fails the turn
+    (``RasaUnavailable``), because the first server may have processed it, and sending
+    it again would record the shopper's message twice (and run its actions twice).
+    Failover is only safe when every server shares the tracker store and the lock store
+    (PostgreSQL and ``RedisLockStore``); with the embedded profile's in-memory lock
+    stores two servers could interleave one conversation's turns, so it stays off there.
     """
 
     def __init__(self, urls: Sequence[str], token: str, timeout_s: float,
-                 session: aiohttp.ClientSession | None = None) -> None:
+                 session: aiohttp.ClientSession | None = None, failover: bool = False) -> None:
         if not urls:
             raise ValueError("at least one Rasa URL is needed (SHOP_RASA_URLS)")
         self.urls = tuple(urls)
         self.token = token
         self.timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self.failover = failover
         self._session = session
 
     async def start(self) -> None:
@@ -40,7 +52,44 @@ class RasaClient:
             self._session = None
 
     def url_for(self, sender: str) -> str:
-        return self.urls[zlib.crc32(sender.encode()) % len(self.urls)]
+        """The conversation's own server (its shard)."""
+        return self.order_for(sender)[0]
+
+    def order_for(self, sender: str) -> tuple[str, ...]:
+        """The servers a conversation's request may go to, in the order they are tried.
+
+        Its shard first, then the ring onwards (with failover), e.g. with three servers
+        and shard 1: servers 1, 2, 0. Every web process computes the same order, so a
+        conversation whose shard is down moves to one and the same other server.
+        """
+        first = zlib.crc32(sender.encode()) % len(self.urls)
+        if not self.failover:
+            return (self.urls[first],)
+        return self.urls[first:] + self.urls[:first]
+
+    async def request(self, method: str, sender: str | None, path: str, **kwargs: Any) -> Any:
+        """Send one request to the conversation's server (any server for ``sender=None``) and return its JSON.
+
+        Moves on to the next server only when the connection could not be made (see the class
+        docstring); a ``sender=None`` request touches no conversation and may go to any server.
+
+        Raises:
+            RasaUnavailable: no server could be reached, or one answered other than 200, or timed out.
+        """
+        bases = self.order_for(sender) if sender is not None else self.urls
+        refused: list[str] = []
+        for base in bases:
+            url = f"{base}{path}"
+            try:
+                async with self.session.request(method, url, **kwargs) as r:
+                    if r.status != 200:
+                        raise RasaUnavailable(f"{url} answered {r.status}: {(await r.text())[:200]}")
+                    return await r.json(content_type=None)
+            except aiohttp.ClientConnectorError as exc:  # never sent: another server may take it
+                refused.append(f"{url}: {exc!r}")
+            except (aiohttp.ClientError, TimeoutError) as exc:  # maybe processed: never sent twice
+                raise RasaUnavailable(f"{url}: {exc!r}") from exc
+        raise RasaUnavailable("; ".join(refused))
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -50,27 +99,18 @@ class RasaClient:
 
     async def send(self, sender: str, message: str, metadata: Mapping[str, Any]) -> list[dict[str, Any]]:
         """One user turn through the REST channel; returns the bot's messages."""
-        url = f"{self.url_for(sender)}/webhooks/rest/webhook"
         body = {"sender": sender, "message": message, "metadata": dict(metadata)}
-        try:
-            async with self.session.post(url, json=body) as resp:
-                if resp.status != 200:
-                    raise RasaUnavailable(f"{url} answered {resp.status}")
-                data = await resp.json(content_type=None)
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise RasaUnavailable(f"{url}: {exc!r}") from exc
+        data = await self.request("POST", sender, "/webhooks/rest/webhook", json=body)
         return data if isinstance(data, list) else []
 
     async def parse(self, text: str) -> dict[str, Any]:
-        """NLU only (``/model/parse``), for the agent copilot and operators."""
-        url = f"{self.urls[0]}/model/parse"
-        try:
-            async with self.session.post(url, params={"token": self.token}, json={"text": text}) as r:
-                if r.status != 200:
-                    raise RasaUnavailable(f"{url} answered {r.status}")
-                return dict(await r.json())
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise RasaUnavailable(f"{url}: {exc!r}") from exc
+        """NLU only (``/model/parse``), for the agent copilot and operators.
+
+        It touches no conversation, so it goes to the first server that accepts a
+        connection, with or without failover.
+        """
+        data = await self.request("POST", None, "/model/parse", params={"token": self.token}, json={"text": text})
+        return dict(data) if isinstance(data, dict) else {}
 
     async def load_model(self, model_file: str, timeout_s: float = 300) -> None:
         """Make every Rasa server load ``model_file`` (``PUT /model``), one server at a time.
@@ -119,28 +159,14 @@ class RasaConversations:
         self.client = client
 
     async def _post(self, sender: str, path: str, body: Any, **params: str) -> dict[str, Any]:
-        url = f"{self.client.url_for(sender)}/conversations/{sender}/{path}"
-        try:
-            async with self.client.session.post(url, json=body,
-                                                params={"token": self.client.token, **params}) as r:
-                if r.status != 200:
-                    raise RasaUnavailable(f"{url} answered {r.status}: {(await r.text())[:200]}")
-                data = await r.json(content_type=None)
-                return data if isinstance(data, dict) else {}
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise RasaUnavailable(f"{url}: {exc!r}") from exc
+        data = await self.client.request("POST", sender, f"/conversations/{sender}/{path}", json=body,
+                                         params={"token": self.client.token, **params})
+        return data if isinstance(data, dict) else {}
 
     async def slots(self, sender: str) -> dict[str, Any]:
         """The conversation's slots (``GET /conversations/<sender>/tracker``, no events)."""
-        url = f"{self.client.url_for(sender)}/conversations/{sender}/tracker"
-        try:
-            async with self.client.session.get(url, params={"token": self.client.token,
-                                                            "include_events": "NONE"}) as r:
-                if r.status != 200:
-                    raise RasaUnavailable(f"{url} answered {r.status}")
-                data = await r.json(content_type=None)
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise RasaUnavailable(f"{url}: {exc!r}") from exc
+        data = await self.client.request("GET", sender, f"/conversations/{sender}/tracker",
+                                         params={"token": self.client.token, "include_events": "NONE"})
         slots = data.get("slots") if isinstance(data, dict) else None
         return slots if isinstance(slots, dict) else {}
 

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from scripts.stack import SharedStores, Stack, free_port, listening_sockets
-from tests.e2e.conftest import model_path
+from tests.e2e.conftest import model_path, running
 from tests.e2e.test_handoff import agent_session, holder
 from tests.e2e.test_stack import is_chinese, texts
 
@@ -68,18 +68,10 @@ def stores() -> Iterator[SharedStores]:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory, stores: SharedStores) -> Iterator[Stack]:
     """Replaces conftest's embedded stack for this module, so ``shopper`` talks to the scale profile."""
-    s = Stack(var_dir=tmp_path_factory.mktemp("scale"), model=model_path(), web_port=free_port(), web_workers=2,
-              rasa_ports=(free_port(), free_port()), action_port=free_port(), action_workers=2, stores=stores,
-              quiet=True)
-    try:
-        s.start(timeout_s=240)
-    except Exception:
-        for log in sorted(s.var_dir.glob("*.log")):
-            print(f"--- {log.name}\n{log.read_text(errors='replace')[-4000:]}")
-        s.stop()
-        raise
-    yield s
-    s.stop()
+    with running(Stack(var_dir=tmp_path_factory.mktemp("scale"), model=model_path(), web_port=free_port(),
+                       web_workers=2, rasa_ports=(free_port(), free_port()), action_port=free_port(),
+                       action_workers=2, stores=stores, quiet=True)) as s:
+        yield s
 
 
 def process_group(pgid: int) -> int:
