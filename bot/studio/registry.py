@@ -108,11 +108,12 @@ class ModelFolder:
 
     def serving(self) -> Path | None:
         """The model to serve: the last published one, unless a newer non-candidate was trained since."""
-        trained = [m for m in self.models() if not m.name.startswith(CANDIDATE_PREFIX)]
+        models = self.models()
+        trained = [m for m in models if not m.name.startswith(CANDIDATE_PREFIX)]
         newest = trained[-1] if trained else None
         published = self.registry().serving
         if published and (self.path / published).is_file():
             chosen = self.path / published
             if newest is None or self.registry_file.stat().st_mtime >= newest.stat().st_mtime:
                 return chosen
-        return newest or (self.models()[-1] if self.models() else None)
+        return newest or (models[-1] if models else None)

@@ -90,10 +90,13 @@ class _Facts(dict[str, Any]):
         return "{" + key + "}"
 
 
+def messages(strings: Mapping[str, Mapping[str, Any]], code: str, **facts: Any) -> dict[str, str]:
+    """The zh and en text of error ``code``, with its facts filled in."""
+    return {lang: str(table.get(f"error.{code}", code)).format_map(_Facts(facts)) for lang, table in strings.items()}
+
+
 def error_response(strings: Mapping[str, Mapping[str, Any]], code: str, **facts: Any) -> web.Response:
-    message = {lang: str(table.get(f"error.{code}", code)).format_map(_Facts(facts))
-               for lang, table in strings.items()}
-    return web.json_response({"error": {"code": code, "message": message, **facts}},
+    return web.json_response({"error": {"code": code, "message": messages(strings, code, **facts), **facts}},
                              status=STATUS.get(code, 400))
 
 

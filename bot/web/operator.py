@@ -26,7 +26,7 @@ from bot.studio.errors import EditConflict, FileMissing
 from bot.studio.files import classify
 from bot.studio.registry import ModelNotFound
 from bot.web.chat import read_json
-from bot.web.errors import STATUS, ApiError
+from bot.web.errors import STATUS, ApiError, messages
 from bot.web.keys import (
     STATIC,
     clock_key,
@@ -64,8 +64,6 @@ def _str(body: dict[str, Any], key: str, limit: int = 2000, required: bool = Tru
     if not isinstance(value, str) or (required and not value.strip()) or len(value) > limit:
         raise ApiError("invalid_payload", field=key)
     return value
-
-
 
 
 @routes.get("/ops")
@@ -106,9 +104,9 @@ async def sign_out(request: web.Request) -> web.Response:
 
 
 def error_with(request: web.Request, code: str, **extra: Any) -> web.Response:
-    """A catalogued bilingual error plus structured detail (problems, regressions...)."""
-    message = {lang: str(table.get(f"error.{code}", code)) for lang, table in request.app[strings_key].items()}
-    return web.json_response({"error": {"code": code, "message": message}, **extra}, status=STATUS.get(code, 400))
+    """A catalogued bilingual error plus structured detail (problems, regressions...) beside it."""
+    return web.json_response({"error": {"code": code, "message": messages(request.app[strings_key], code)},
+                              **extra}, status=STATUS.get(code, 400))
 
 
 # -- validate, train, test ------------------------------------------------------------
@@ -116,14 +114,9 @@ def error_with(request: web.Request, code: str, **extra: Any) -> web.Response:
 async def validate(request: web.Request) -> web.Response:
     """``rasa data validate`` on the project as it is on disk now."""
     current_operator(request)
-    proc = await asyncio.create_subprocess_exec(
-        *request.app[trainer_key].commands.validate(), cwd=request.app[settings_key].project_root,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
-    out, _ = await proc.communicate()
-    text = out.decode("utf-8", "replace")
-    lines = [line for line in text.splitlines() if " WARNING " in line or " ERROR " in line or "Error" in line]
-    return web.json_response({"ok": proc.returncode == 0, "messages": lines[-200:]})
+    ok, output = await request.app[trainer_key].validate()
+    lines = [line for line in output.splitlines() if " WARNING " in line or " ERROR " in line or "Error" in line]
+    return web.json_response({"ok": ok, "messages": lines[-200:]})
 
 
 @routes.post("/api/ops/train")
@@ -142,16 +135,11 @@ def _job_json(request: web.Request) -> dict[str, Any] | None:
     job = trainer.job
     if job is None:
         return None
-    body = job.to_json()
-    for key in ("candidate", "serving"):
-        report = trainer.report(job.__getattribute__(key)) if getattr(job, key) else None
-        body[f"{key}_report"] = report.to_json() if report else None
+    candidate, serving, found = trainer.compare(job.candidate, job.serving) if job.candidate else (None, None, [])
+    body = {**job.to_json(), "candidate_report": candidate.to_json() if candidate else None,
+            "serving_report": serving.to_json() if serving else None}
     if job.status == "succeeded" and job.candidate:
-        candidate, serving = trainer.report(job.candidate), trainer.report(job.serving) if job.serving else None
-        from bot.studio.evaluation import regressions  # noqa: PLC0415
-
-        body["regressions"] = [r.to_json() for r in regressions(candidate, serving, trainer.margin)] \
-            if candidate else []
+        body["regressions"] = [r.to_json() for r in found]
         body["margin"] = trainer.margin
     return body
 

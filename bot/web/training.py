@@ -194,14 +194,16 @@ class Trainer:
                                                             self.reports_dir(model.name)))
             self._update(status="succeeded", progress=Progress("done"), finished_at=self.clock())
         except StepFailed as exc:
-            self._update(status="failed", progress=replace(self.job.progress, step="failed") if self.job
-                         else Progress("failed"), error=exc.step, output=exc.output, finished_at=self.clock())
+            failed_at = replace(self.job.progress, step="failed") if self.job else Progress("failed")
+            self._update(status="failed", progress=failed_at, error=exc.step, output=exc.output[-4000:],
+                         finished_at=self.clock())
         except asyncio.CancelledError:
-            self._update(status="failed", error="cancelled", finished_at=self.clock())
+            self._update(status="failed", progress=Progress("failed"), error="cancelled", finished_at=self.clock())
             raise
         except Exception as exc:
             log.exception("training job failed")
-            self._update(status="failed", error="internal", output=repr(exc), finished_at=self.clock())
+            self._update(status="failed", progress=Progress("failed"), error="internal", output=repr(exc),
+                         finished_at=self.clock())
         finally:
             if self._lock_file is not None:
                 self._lock_file.close()  # releases the flock
@@ -215,7 +217,7 @@ class Trainer:
             return made
         if m := _OLD_MODEL.search(output):  # nothing changed: Rasa points at the model it would have made
             return Path(m.group(1)).resolve()
-        raise StepFailed("training", output[-4000:])
+        raise StepFailed("training", output)
 
     async def _step(self, cmd: list[str], track: bool = False) -> str:
         """Run one step's subprocess; feed its output to the progress view; raise on failure."""
@@ -246,23 +248,33 @@ class Trainer:
         output = "".join(chunks)
         if code != 0:
             step = self.job.progress.step if self.job else "step"
-            raise StepFailed(step, output[-4000:])
+            raise StepFailed(step, output)
         return output
 
     # -- publishing -----------------------------------------------------------------
+    def compare(self, candidate: str, serving: str | None) -> tuple[Report | None, Report | None, list[Regression]]:
+        """Both models' test reports (``None``: untested) and the candidate's regressions against the serving one."""
+        mine = self.report(candidate)
+        theirs = self.report(serving) if serving else None
+        return mine, theirs, regressions(mine, theirs, self.margin) if mine else []
+
     def check_publish(self, model: str, reason: str) -> list[Regression]:
         """The regressions of ``model`` against the serving model; ``PublishBlocked`` without a reason."""
         self.models.model(model)
-        candidate = self.report(model)
         serving = self.models.serving()
-        if candidate is None:
-            if not reason:
-                raise PublishBlocked(model, [], untested=True)
-            return []
-        found = regressions(candidate, self.report(serving.name) if serving else None, self.margin)
+        candidate, _, found = self.compare(model, serving.name if serving else None)
+        if candidate is None and not reason:
+            raise PublishBlocked(model, [], untested=True)
         if found and not reason:
             raise PublishBlocked(model, found)
         return found
+
+    async def validate(self) -> tuple[bool, str]:
+        """``rasa data validate`` on the project as it is on disk now: whether it passed, and its output."""
+        try:
+            return True, await self._step(self.commands.validate())
+        except StepFailed as exc:
+            return False, exc.output
 
     def record_publish(self, model: str, by: str, reason: str, kind: str) -> None:
         """Add a publish (or rollback) to the registry.
