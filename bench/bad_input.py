@@ -71,7 +71,7 @@ METHODS = ("GET", "POST", "PUT", "DELETE")
 #: Every field a handler reads from a JSON body (tests/web/test_security.py checks the handlers for new ones).
 FIELDS = ("text", "payload", "customer_id", "language", "agent_id", "operator_id", "password", "online",
           "suggestion_id", "kind", "line_id", "skill", "note", "model", "reason", "path", "version", "previous",
-          "intent", "turn", "name", "corrections")
+          "intent", "turn", "name", "corrections", "message_id")
 #: A harmless value for each path parameter, used when another part of the request is the probe.
 SAFE_PARAMS = {"ticket_id": "TK-NO-SUCH-TICKET", "customer_id": "C001", "path": "data/nlu/zh/bad-input-probe.yml",
                "name": "utter_greet", "sender_id": "bad-input-probe", "model": "no-such-model.tar.gz",

@@ -13,7 +13,17 @@
    prepare for prediction as Rasa does. tests/e2e/test_rasa_speedups.py checks
    that the held-out sets get exactly the same intents and confidences both ways.
 
-``rasa run`` without our entry point still works, only slower.
+3. A conversation lock (``LockStore``) serves tickets in order, and a ticket expires
+   after ``TICKET_LOCK_LIFETIME`` so that a server that died mid-turn cannot hold a
+   conversation for ever. But a *waiting* ticket expires too: once both the dead
+   holder's ticket and the waiter's own one have expired, ``is_locked`` is true for
+   ever and the waiter loops until its client gives up (with the shared
+   ``RedisLockStore``, the next message of that conversation on any server then waits
+   the same way). A waiter now renews its own ticket every time it polls, so only
+   tickets of processes that stopped polling expire. ``tests/e2e/test_rasa_speedups.py``
+   shows the hang with stock Rasa and the fix.
+
+``rasa run`` without our entry point still works, only slower (and without fix 3).
 """
 
 from __future__ import annotations
@@ -22,9 +32,47 @@ from typing import Any
 
 
 def install() -> None:
-    """Apply both fixes (idempotent)."""
+    """Apply every fix (idempotent)."""
     install_action_validator()
     install_fast_model_load()
+    install_lock_renewal()
+
+
+def install_lock_renewal() -> None:
+    """Patch ``LockStore._acquire_lock`` so that a waiting ticket is renewed on every poll (fix 3)."""
+    import asyncio  # noqa: PLC0415
+    import time  # noqa: PLC0415
+
+    from rasa.core.lock import TicketLock  # noqa: PLC0415
+    from rasa.core.lock_store import LOCK_LIFETIME, LockError, LockStore  # noqa: PLC0415
+
+    if getattr(LockStore, "_shop_lock_renewal", False):
+        return
+
+    async def _acquire_lock(self: LockStore, conversation_id: str, ticket: int,
+                            wait_time_in_seconds: float) -> TicketLock:
+        lifetime = None
+        while True:
+            lock = self.get_lock(conversation_id)
+            if not lock:  # as stock Rasa: the lock is gone
+                break
+            if not lock.is_locked(ticket):
+                return lock
+            mine = lock._ticket_for_ticket_number(ticket)
+            if lifetime is None and mine is not None:
+                lifetime = max(mine.expires - time.time(), 0.0) or LOCK_LIFETIME
+            await asyncio.sleep(wait_time_in_seconds)
+            lock = self.get_lock(conversation_id)
+            if lock:
+                mine = lock._ticket_for_ticket_number(ticket)
+                if mine is not None:  # still waiting: not to be taken for a dead process's ticket
+                    mine.expires = time.time() + (lifetime or LOCK_LIFETIME)
+                lock.remove_expired_tickets()
+                self.save_lock(lock)
+        raise LockError(f"Could not acquire lock for conversation_id '{conversation_id}'.")
+
+    LockStore._acquire_lock = _acquire_lock  # type: ignore[method-assign]
+    LockStore._shop_lock_renewal = True  # type: ignore[attr-defined]
 
 
 def install_fast_model_load() -> None:

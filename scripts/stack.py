@@ -19,10 +19,11 @@ import sys
 import time
 import urllib.request
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+import redis
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
@@ -146,10 +147,47 @@ class SharedStores:
                     exists = c.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :name"),
                                        {"name": target.database}).first()
                     if exists is None:
-                        name = target.database or ""
-                        c.exec_driver_sql(f'CREATE DATABASE "{name.replace(chr(34), chr(34) * 2)}"')
+                        c.exec_driver_sql(f"CREATE DATABASE {_identifier(target.database or '')}")
             finally:
                 admin.dispose()
+
+    def throwaway(self, tag: str) -> SharedStores:
+        """Stores of one's own on the same servers, for a test or benchmark run; ``drop()`` removes them.
+
+        Example: ``SharedStores().throwaway("bench1f2e")`` uses the databases ``shop_scale_bench1f2e``
+        and ``rasa_tracker_bench1f2e`` and the Redis prefix ``shopbench1f2e``.
+        """
+        def own(url: str) -> str:
+            db = make_url(url)
+            return db.set(database=f"{db.database}_{tag}").render_as_string(hide_password=False)
+
+        return replace(self, database_url=own(self.database_url), tracker_url=own(self.tracker_url),
+                       prefix=f"{self.prefix}{tag}")
+
+    def drop(self) -> int:
+        """Drop both databases (ending sessions still connected) and delete the Redis keys under the prefix.
+
+        Only for throwaway stores: this deletes the shop's data. Returns how many Redis keys were deleted.
+        """
+        for url in (self.database_url, self.tracker_url):
+            target = make_url(url)
+            admin = sa.create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+            try:
+                with admin.connect() as c:
+                    c.exec_driver_sql(f"DROP DATABASE IF EXISTS {_identifier(target.database or '')} WITH (FORCE)")
+            finally:
+                admin.dispose()
+        client = redis.Redis.from_url(self.redis_url)
+        try:
+            keys = list(client.scan_iter(match=f"{self.prefix}:*"))  # RedisLockStore: "<prefix>:lock:<sender>"
+            return int(client.delete(*keys)) if keys else 0
+        finally:
+            client.close()
+
+
+def _identifier(name: str) -> str:
+    """A PostgreSQL identifier, double-quoted (a database name in CREATE or DROP DATABASE)."""
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _yaml_scalar(value: object) -> str:
@@ -207,6 +245,9 @@ class Stack:
             "PYTHONPATH": str(ROOT),
             "TF_CPP_MIN_LOG_LEVEL": "3",
             "SANIC_WORKERS": "1",
+            # How long a conversation stays locked by a Rasa server that died mid-turn (Rasa's default
+            # is 60 s); turns take well under a second, and the web waits SHOP_RASA_TIMEOUT_S (20 s).
+            "TICKET_LOCK_LIFETIME": "10",
         })
         if self.stores is not None:
             env.update(self.stores.env())

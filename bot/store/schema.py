@@ -127,7 +127,9 @@ messages = sa.Table(
     sa.Column("confidence", sa.Float),
     sa.Column("author", sa.String(64)),  # agent id for agent messages
     sa.Column("at", UtcDateTime, nullable=False),
+    sa.Column("client_id", sa.String(64)),  # the chat page's name for a shopper message; a retry reuses it
     sa.Index("ix_messages_conversation", "conversation_id", "id"),
+    sa.Index("ux_messages_client_id", "conversation_id", "client_id", unique=True),
 )
 
 claims = sa.Table(

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any
 
+import sqlalchemy as sa
 from aiohttp import web
 
 from bot.chat import ChatMessage, from_rasa, prepare
@@ -27,10 +29,12 @@ from bot.web.keys import (
     shop_key,
     transcript_key,
 )
-from bot.web.rasa_client import RasaUnavailable
+from bot.web.rasa_client import RasaClient, RasaUnavailable
 
 log = logging.getLogger(__name__)
 COOKIE = "shop_session"
+#: The chat page's name for one shopper message (it sends a retry under the same name).
+MESSAGE_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 routes = web.RouteTableDef()
 
 
@@ -119,7 +123,10 @@ async def send_message(request: web.Request) -> web.Response:
     body = await read_json(request)
     inbound = prepare(body.get("text"), body.get("payload"), request.app[intents_key],
                       request.app[settings_key].max_message_chars)
-    replies = await converse(request.app, s, inbound.shown or inbound.sent, inbound.sent)
+    message_id = body.get("message_id")
+    if message_id is not None and not (isinstance(message_id, str) and MESSAGE_ID.fullmatch(message_id)):
+        raise ApiError("invalid_type", field="message_id")
+    replies = await converse(request.app, s, inbound.shown or inbound.sent, inbound.sent, message_id)
     return web.json_response({"messages": [m.to_json() for m in replies]})
 
 
@@ -145,27 +152,42 @@ async def set_language(request: web.Request) -> web.Response:
 
 
 async def converse(app: web.Application, s: WebSession, shown: str | None,
-                   sent: str) -> list[ChatMessage]:
+                   sent: str, message_id: str | None = None) -> list[ChatMessage]:
     """Record the shopper's message, run one Rasa turn, record and push the replies.
 
     The shopper's message is stored before Rasa is called, so nothing is lost
     if Rasa is down; the caller then gets a 503 it can retry. A message that
     cannot be stored (the database is away) never reaches Rasa: the caller gets
-    a 503 ``database_unavailable`` and retrying sends it once. The replies are
-    stored together, all or none. When the action server is down the web
-    service answers for the bot (``bot.web.handoff.stand_in``).
+    a 503 ``database_unavailable``. The replies are stored together, all or
+    none. When the action server is down the web service answers for the bot
+    (``bot.web.handoff.stand_in``).
+
+    ``message_id`` (the chat page's name for the message, the same on a retry)
+    makes a turn happen once however often it is sent, whichever web process
+    gets it: a message already answered gets the stored answer again, and one
+    stored but not answered (its request died with a process) is completed by
+    ``_rasa_turn``, which finds out whether Rasa already has it.
     """
     transcript, hub, now = app[transcript_key], app[hub_key], app[clock_key]
     hub.check()  # before anything is written: with Redis away this is a 503 with nothing half-done
+    earlier = transcript.turn(s.conversation_id, message_id) if shown is not None and message_id else None
+    if earlier is not None and earlier.replies:
+        return list(earlier.replies)  # answered before: the same answer, nothing sent or stored again
     ticket = app[handoff_key].open_ticket_of(s.conversation_id)
-    if shown is not None:
+    if shown is not None and earlier is None:
         intent, confidence = await _intent(app, sent) if ticket is not None else (None, None)
-        mine = transcript.append(s.conversation_id, "shopper", shown, now(), intent=intent, confidence=confidence)
+        try:
+            mine = transcript.append(s.conversation_id, "shopper", shown, now(), intent=intent,
+                                     confidence=confidence, client_id=message_id)
+        except sa.exc.IntegrityError as exc:  # the same message_id at the same moment, from another request
+            raise ApiError("message_in_progress") from exc
         await hub.publish(s.conversation_id, {"type": "message", "message": mine.to_json()})
         if ticket is not None:
             await hub.publish(AGENTS, {"type": "message", "ticket_id": ticket.ticket_id, "message": mine.to_json()})
-    outputs = await app[rasa_key].send(
-        s.conversation_id, sent, {"customer_id": s.customer_id, "language": s.language})
+    metadata = {"customer_id": s.customer_id, "language": s.language}
+    if message_id:
+        metadata["message_id"] = message_id
+    outputs = await _rasa_turn(app[rasa_key], s.conversation_id, sent, metadata, retried=earlier is not None)
     if shown is not None and ticket is None and not from_rasa(outputs) and not await app[actions_key].reachable():
         # Rasa says nothing when its custom action cannot run (ActionServer): the bot must not go quiet.
         log.warning("action server unreachable: the web service answers the turn of %s", s.conversation_id)
@@ -178,6 +200,19 @@ async def converse(app: web.Application, s: WebSession, shown: str | None,
     for m in replies:
         await hub.publish(s.conversation_id, {"type": "message", "message": m.to_json()})
     return replies
+
+
+async def _rasa_turn(rasa: RasaClient, sender: str, sent: str, metadata: dict[str, Any],
+                     retried: bool) -> list[dict[str, Any]]:
+    """Rasa's answer to one message, which Rasa records once even when a request carrying it died.
+
+    Our Rasa channel (``bot.rasa_channel``) answers a ``message_id`` it already has from
+    the tracker, under the conversation's lock. So a retried message (stored here but not
+    answered: its request died) is simply sent again, on a new connection, and a turn
+    whose server dropped the connection is sent again by ``RasaClient`` (to the next
+    server with failover). Without a ``message_id`` a drop is a 503 (``RasaDropped``).
+    """
+    return await rasa.send(sender, sent, metadata, fresh=retried)
 
 
 async def _intent(app: web.Application, text: str) -> tuple[str | None, float | None]:

@@ -37,6 +37,7 @@ STATUS = {
     "rasa_unavailable": 503,
     "hub_unavailable": 503,
     "database_unavailable": 503,
+    "message_in_progress": 409,
     "not_found": 404,
     "method_not_allowed": 405,
     "request_too_large": 413,

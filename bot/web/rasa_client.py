@@ -13,6 +13,15 @@ class RasaUnavailable(Exception):
     """Rasa did not answer in time or answered with an error."""
 
 
+class RasaDropped(RasaUnavailable):
+    """The request reached a Rasa server, which dropped the connection before answering (it died).
+
+    Rasa saves a turn's tracker once, at its end, so the turn is either all in the
+    tracker store or not at all; sent again under its ``message_id``, our channel
+    (``bot.rasa_channel``) tells which and answers it once.
+    """
+
+
 class RasaClient:
     """Talks to one or more Rasa servers; each conversation sticks to one of them.
 
@@ -40,6 +49,7 @@ class RasaClient:
         self.timeout = aiohttp.ClientTimeout(total=timeout_s)
         self.failover = failover
         self._session = session
+        self._fresh: aiohttp.ClientSession | None = None
 
     async def start(self) -> None:
         if self._session is None:
@@ -50,6 +60,9 @@ class RasaClient:
         if self._session is not None:
             await self._session.close()
             self._session = None
+        if self._fresh is not None:
+            await self._fresh.close()
+            self._fresh = None
 
     def url_for(self, sender: str) -> str:
         """The conversation's own server (its shard)."""
@@ -67,29 +80,43 @@ class RasaClient:
             return (self.urls[first],)
         return self.urls[first:] + self.urls[:first]
 
-    async def request(self, method: str, sender: str | None, path: str, **kwargs: Any) -> Any:
+    async def request(self, method: str, sender: str | None, path: str, *, fresh: bool = False,
+                      idempotent: bool = False, **kwargs: Any) -> Any:
         """Send one request to the conversation's server (any server for ``sender=None``) and return its JSON.
 
         Moves on to the next server only when the connection could not be made (see the class
         docstring); a ``sender=None`` request touches no conversation and may go to any server.
+        An ``idempotent`` request (one the server recognises when it comes again: a turn with a
+        ``message_id``) also moves on when the connection drops before the answer: first to the
+        same server on a new connection (the pool may hold a dead server's idle keep-alive
+        connections), then to the next. ``fresh`` uses new connections from the start.
 
         Raises:
-            RasaUnavailable: no server could be reached, or one answered other than 200, or timed out.
+            RasaDropped: a non-idempotent request was sent and the connection dropped.
+            RasaUnavailable: no server answered, or one answered other than 200, or timed out.
         """
         bases = self.order_for(sender) if sender is not None else self.urls
-        refused: list[str] = []
+        sessions = (self.fresh_session,) if fresh else (
+            (self.session, self.fresh_session) if idempotent else (self.session,))
+        failed: list[str] = []
         for base in bases:
             url = f"{base}{path}"
-            try:
-                async with self.session.request(method, url, **kwargs) as r:
-                    if r.status != 200:
-                        raise RasaUnavailable(f"{url} answered {r.status}: {(await r.text())[:200]}")
-                    return await r.json(content_type=None)
-            except aiohttp.ClientConnectorError as exc:  # never sent: another server may take it
-                refused.append(f"{url}: {exc!r}")
-            except (aiohttp.ClientError, TimeoutError) as exc:  # maybe processed: never sent twice
-                raise RasaUnavailable(f"{url}: {exc!r}") from exc
-        raise RasaUnavailable("; ".join(refused))
+            for session in sessions:
+                try:
+                    async with session.request(method, url, **kwargs) as r:
+                        if r.status != 200:
+                            raise RasaUnavailable(f"{url} answered {r.status}: {(await r.text())[:200]}")
+                        return await r.json(content_type=None)
+                except aiohttp.ClientConnectorError as exc:  # never sent: another server may take it
+                    failed.append(f"{url}: {exc!r}")
+                    break
+                except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError, aiohttp.ClientPayloadError) as exc:
+                    if not idempotent:
+                        raise RasaDropped(f"{url}: {exc!r}") from exc  # sent, then the server went away
+                    failed.append(f"{url}: {exc!r}")
+                except (aiohttp.ClientError, TimeoutError) as exc:  # maybe still running: never sent twice
+                    raise RasaUnavailable(f"{url}: {exc!r}") from exc
+        raise RasaUnavailable("; ".join(failed))
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -97,10 +124,24 @@ class RasaClient:
             raise RuntimeError("RasaClient.start() was not awaited")
         return self._session
 
-    async def send(self, sender: str, message: str, metadata: Mapping[str, Any]) -> list[dict[str, Any]]:
-        """One user turn through the REST channel; returns the bot's messages."""
+    @property
+    def fresh_session(self) -> aiohttp.ClientSession:
+        """A session that opens a new connection per request (for the rare recovery after a drop)."""
+        if self._fresh is None:
+            self._fresh = aiohttp.ClientSession(timeout=self.timeout,
+                                                connector=aiohttp.TCPConnector(force_close=True))
+        return self._fresh
+
+    async def send(self, sender: str, message: str, metadata: Mapping[str, Any],
+                   fresh: bool = False) -> list[dict[str, Any]]:
+        """One user turn through our channel (``bot.rasa_channel``); returns the bot's messages.
+
+        With ``metadata["message_id"]`` Rasa records the turn once: sent again, it answers
+        with the turn it already has.
+        """
         body = {"sender": sender, "message": message, "metadata": dict(metadata)}
-        data = await self.request("POST", sender, "/webhooks/rest/webhook", json=body)
+        data = await self.request("POST", sender, "/webhooks/shop/webhook", json=body, fresh=fresh,
+                                  idempotent=bool(metadata.get("message_id")))
         return data if isinstance(data, list) else []
 
     async def parse(self, text: str) -> dict[str, Any]:

@@ -67,13 +67,19 @@ class Shopper:
         resp.raise_for_status()
         return list(resp.json()["messages"])
 
-    def say(self, text: str, payload: str | None = None) -> list[dict[str, Any]]:
+    def say(self, text: str, payload: str | None = None, message_id: str | None = None) -> list[dict[str, Any]]:
+        resp = self.send(text, payload, message_id)
+        resp.raise_for_status()
+        return list(resp.json()["messages"])
+
+    def send(self, text: str, payload: str | None = None, message_id: str | None = None) -> requests.Response:
+        """One message as the chat page sends it (``message_id``: the page's name for it, kept on a retry)."""
         body: dict[str, Any] = {"text": text}
         if payload is not None:
             body["payload"] = payload
-        resp = self.http.post(f"{self.base}/api/messages", json=body, timeout=60)
-        resp.raise_for_status()
-        return list(resp.json()["messages"])
+        if message_id is not None:
+            body["message_id"] = message_id
+        return self.http.post(f"{self.base}/api/messages", json=body, timeout=60)
 
 
 @pytest.fixture

@@ -71,3 +71,34 @@ def test_the_rasa_server_entry_point_is_rasa() -> None:
                             capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode == 0 and "3.6.21" in result.stdout
 
+
+
+#: A server died holding a conversation's lock; a second request waits for it (InMemoryLockStore
+#: behaves as RedisLockStore here: same TicketLock, same _acquire_lock).
+WAIT_FOR_A_DEAD_HOLDER = """
+import asyncio, sys
+if sys.argv[1] == "fixed":
+    from bot.rasa_speedups import install_lock_renewal
+    install_lock_renewal()
+from rasa.core.lock_store import InMemoryLockStore
+store = InMemoryLockStore()
+store.issue_ticket("c1", 1.0)  # the dead server's ticket, never served
+async def main():
+    try:
+        async with asyncio.timeout(8):
+            async with store.lock("c1", lock_lifetime=1.0, wait_time_in_seconds=0.3):
+                later = store.issue_ticket("c1", 1.0)  # a third request queues behind the waiter
+                print("acquired", store.get_lock("c1").is_locked(later))
+    except TimeoutError:
+        print("hung")
+asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize(("mode", "outcome"), [("stock", "hung"), ("fixed", "acquired True")])
+def test_a_request_waiting_on_a_dead_servers_lock_gets_it_when_that_ticket_expires(mode: str, outcome: str) -> None:
+    """Stock Rasa lets the waiter's own ticket expire too, and then waits for ever; renewed, it is served
+    once the dead ticket expires, and still ahead of the requests behind it."""
+    result = subprocess.run([sys.executable, "-c", WAIT_FOR_A_DEAD_HOLDER, mode], cwd=ROOT,
+                            capture_output=True, text=True, timeout=120, check=True)
+    assert result.stdout.strip().splitlines()[-1] == outcome

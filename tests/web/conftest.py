@@ -16,6 +16,7 @@ from aiohttp.test_utils import TestServer
 from redis.exceptions import RedisError
 
 from bot.settings import Settings
+from bot.turns import replies_after
 from bot.web.app import create_app
 from tests.conftest import NOW
 
@@ -76,12 +77,17 @@ class FakeRasa:
         self.events: dict[str, list[dict[str, Any]]] = {}
         self.executed: list[tuple[str, str]] = []
         self.status = 200
+        self.tracker_of: dict[str, list[dict[str, Any]]] = {}  # sender → user and bot events, as Rasa saves them
+        # The next turns' server dies there, one mode per turn: "before_save" or "after_save".
+        self.drops: list[str] = []
+        self.answered_again: list[str] = []  # messages answered from the tracker (their message_id was known)
         self.loaded: list[str] = []  # PUT /model requests, in order
         self.load_status = 204
 
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/webhooks/rest/webhook", self.webhook)
+        app.router.add_post("/webhooks/shop/webhook", self.webhook)  # bot.rasa_channel: the same, once per id
         app.router.add_post("/model/parse", self.parse)
         app.router.add_post("/conversations/{sender}/tracker/events", self.tracker_events)
         app.router.add_get("/conversations/{sender}/tracker", self.tracker)
@@ -124,20 +130,40 @@ class FakeRasa:
 
     async def webhook(self, request: web.Request) -> web.Response:
         body = await request.json()
+        message_id = (body.get("metadata") or {}).get("message_id")
+        if request.path.startswith("/webhooks/shop/") and message_id:
+            done = replies_after(self.tracker_of.get(body["sender"], []), message_id, body["sender"])
+            if done is not None:  # as bot.rasa_channel: a known message_id is answered from the tracker
+                self.answered_again.append(body["message"])
+                return web.json_response(done)
         self.requests.append(body)
         if self.on_turn is not None:
             self.on_turn()
         if self.status != 200:
             return web.Response(status=self.status)
         if body["message"] in self.responses:
-            return web.json_response([{"recipient_id": body["sender"], "text": text}
-                                      for text in self.responses[body["message"]]])
-        if self.actions_down:
-            return web.json_response([])
-        return web.json_response([
-            {"recipient_id": body["sender"], "text": f"echo:{body['message']}",
-             "buttons": [{"title": "是", "payload": "/affirm"}]},
-        ])
+            reply = [{"recipient_id": body["sender"], "text": text} for text in self.responses[body["message"]]]
+        elif self.actions_down:
+            reply = []
+        else:
+            reply = [{"recipient_id": body["sender"], "text": f"echo:{body['message']}",
+                      "buttons": [{"title": "是", "payload": "/affirm"}]}]
+        drop = self.drops.pop(0) if self.drops else None
+        if drop == "before_save":
+            return self._die(request)
+        self.tracker_of.setdefault(body["sender"], []).extend([
+            {"event": "user", "text": body["message"], "metadata": body.get("metadata") or {}},
+            *({"event": "bot", "text": m.get("text"), "data": {"buttons": m.get("buttons")}} for m in reply)])
+        if drop == "after_save":
+            return self._die(request)
+        return web.json_response(reply)
+
+    @staticmethod
+    def _die(request: web.Request) -> web.Response:
+        """The server goes away mid-turn: the connection drops without an answer."""
+        assert request.transport is not None
+        request.transport.close()
+        return web.Response()
 
     async def stop_actions(self) -> None:
         """The action server dies: its port closes and custom-action turns answer ``[]``."""

@@ -171,7 +171,7 @@ class Dropping:
 
     def app(self) -> web.Application:
         app = web.Application()
-        app.router.add_post("/webhooks/rest/webhook", self.webhook)
+        app.router.add_post("/webhooks/shop/webhook", self.webhook)
         return app
 
     async def webhook(self, request: web.Request) -> web.StreamResponse:

@@ -15,6 +15,7 @@
   var DEFAULT_MAX_CHARS = 1000;
   var NEAR_BOTTOM_PX = 120;
   var MAX_INPUT_PX = 132;
+  var RETRY_DELAYS_MS = [1000, 2000, 4000];  // a message is sent up to 4 times under one id
   var STORE_CONV_LANG = 'shopchat.lang.';
 
   ui.configure({ langKey: 'shopchat.lang', maxToasts: 3 });
@@ -686,10 +687,11 @@
     }
     var entry = renderLocalShopper(text);
     var body = payload ? { text: text, payload: payload } : { text: text };
+    body.message_id = newMessageId();  // a retry sends the same id: the server answers it once
     state.queue = state.queue.then(function () {
       if (epoch !== state.epoch) return null;
       showTyping();
-      return api('POST', '/api/messages', body).then(function (data) {
+      return postMessage(body, 0, epoch).then(function (data) {
         if (epoch !== state.epoch) return;
         entry.el.classList.remove('is-pending');
         addMessages(data && data.messages);
@@ -709,6 +711,26 @@
         if (epoch === state.epoch) hideTyping();
       });
     });
+  }
+
+  /** Sends a message, and again under the same id while the service is briefly away. */
+  function postMessage(body, attempt, epoch) {
+    return api('POST', '/api/messages', body).catch(function (err) {
+      if (!retriable(err) || attempt >= RETRY_DELAYS_MS.length || epoch !== state.epoch) throw err;
+      return new Promise(function (resolve) { setTimeout(resolve, RETRY_DELAYS_MS[attempt]); })
+        .then(function () { return postMessage(body, attempt + 1, epoch); });
+    });
+  }
+
+  /** No answer at all (a process went away), a 503 (database, Rasa or Redis away), or the same
+   * message still being answered by another request. */
+  function retriable(err) {
+    return err.status === 0 || err.status === 503 || ui.errorCode(err) === 'message_in_progress';
+  }
+
+  function newMessageId() {
+    if (window.crypto && typeof window.crypto.randomUUID === 'function') return window.crypto.randomUUID();
+    return 'm' + Date.now().toString(36) + Math.random().toString(36).slice(2, 12);
   }
 
   function markFailed(entry) {

@@ -1,0 +1,69 @@
+"""Rasa's REST channel, plus exactly-once turns: ``POST /webhooks/shop/webhook``.
+
+Registered in ``credentials.yml`` as ``bot.rasa_channel.ShopInput`` (a Rasa custom
+channel: ``rasa run``, ``rasa shell`` and the HTTP API are unchanged). It takes the same
+body as the REST channel, ``{"sender", "message", "metadata"}``, and answers the same list
+of messages. When ``metadata.message_id`` is set (the web service always sets it for
+shopper messages), the turn happens once: under the conversation's lock (the same lock
+``Agent.handle_message`` takes, shared between servers by ``RedisLockStore``) the
+channel looks for a user event with that id in the tracker, answers with that turn's
+bot messages if there is one (``bot.turns.replies_after``), and runs the turn
+otherwise. A request resent after a server died mid-turn, or after the web process
+carrying it died, so never records the shopper's message twice, nor runs its actions
+twice.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from bot.turns import replies_after
+
+log = logging.getLogger(__name__)
+
+
+class ShopInput(InputChannel):
+    @classmethod
+    def name(cls) -> str:
+        return "shop"
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        shop_webhook = Blueprint(f"shop_webhook_{type(self).__name__}",
+                                 inspect.getmodule(self).__name__)  # type: ignore[union-attr]
+
+        @shop_webhook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @shop_webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            body = request.json if isinstance(request.json, dict) else {}
+            sender, text = body.get("sender"), body.get("message")
+            metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
+            if not isinstance(sender, str) or not sender or not isinstance(text, str):
+                return response.json({"error": "sender and message (strings) are required"}, status=400)
+            collector = CollectingOutputChannel()
+            message = UserMessage(text, collector, sender, input_channel=self.name(), metadata=metadata)
+            message_id = metadata.get("message_id")
+            if not isinstance(message_id, str) or not message_id:
+                await on_new_message(message)
+                return response.json(collector.messages)
+            agent = request.app.ctx.agent
+            async with agent.lock_store.lock(sender):
+                tracker = await agent.processor.get_tracker(sender)
+                done = replies_after([e.as_dict() for e in tracker.events], message_id, sender)
+                if done is not None:
+                    log.info("turn %s of %s was recorded before: answered from the tracker", message_id, sender)
+                    return response.json(done)
+                await agent.processor.handle_message(message)
+            return response.json(collector.messages)
+
+        return shop_webhook
