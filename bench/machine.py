@@ -43,6 +43,35 @@ def process_tree(root: int) -> list[int]:
     return tree
 
 
+def parent_pid(pid: int) -> int | None:
+    """The parent of a process, or None if it is not running here."""
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def command_name(pid: int) -> str:
+    """A process's command name (``/proc/<pid>/comm``, e.g. ``postgres``), or "" if it is not running here."""
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+def pss_mb(pids: list[int]) -> float:
+    """Proportional set size of processes now, in MB: shared pages (e.g. PostgreSQL's buffers) split among them."""
+    total = 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+    return total / 1024
+
+
 def peak_rss_mb(root: int) -> float:
     """Sum of peak resident memory (VmHWM) of a process and its descendants, in MB."""
     return sum(_status_kb(pid, "VmHWM") for pid in process_tree(root)) / 1024
