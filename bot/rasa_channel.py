@@ -47,7 +47,8 @@ class ShopInput(InputChannel):
         async def receive(request: Request) -> HTTPResponse:
             body = request.json if isinstance(request.json, dict) else {}
             sender, text = body.get("sender"), body.get("message")
-            metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
+            given = body.get("metadata")
+            metadata: dict[str, Any] = given if isinstance(given, dict) else {}
             if not isinstance(sender, str) or not sender or not isinstance(text, str):
                 return response.json({"error": "sender and message (strings) are required"}, status=400)
             collector = CollectingOutputChannel()
