@@ -29,7 +29,7 @@ from bot.web.keys import (
     shop_key,
     transcript_key,
 )
-from bot.web.rasa_client import RasaClient, RasaUnavailable
+from bot.web.rasa_client import RasaUnavailable
 
 log = logging.getLogger(__name__)
 COOKIE = "shop_session"
@@ -165,8 +165,11 @@ async def converse(app: web.Application, s: WebSession, shown: str | None,
     ``message_id`` (the chat page's name for the message, the same on a retry)
     makes a turn happen once however often it is sent, whichever web process
     gets it: a message already answered gets the stored answer again, and one
-    stored but not answered (its request died with a process) is completed by
-    ``_rasa_turn``, which finds out whether Rasa already has it.
+    stored but not answered (its request died with a process) is sent to Rasa
+    again, on a new connection. Our Rasa channel (``bot.rasa_channel``) answers a
+    ``message_id`` it already has from the tracker, under the conversation's
+    lock, and ``RasaClient`` itself resends a named turn whose server dropped the
+    connection (to the next server with failover).
     """
     transcript, hub, now = app[transcript_key], app[hub_key], app[clock_key]
     hub.check()  # before anything is written: with Redis away this is a 503 with nothing half-done
@@ -187,7 +190,7 @@ async def converse(app: web.Application, s: WebSession, shown: str | None,
     metadata = {"customer_id": s.customer_id, "language": s.language}
     if message_id:
         metadata["message_id"] = message_id
-    outputs = await _rasa_turn(app[rasa_key], s.conversation_id, sent, metadata, retried=earlier is not None)
+    outputs = await app[rasa_key].send(s.conversation_id, sent, metadata, fresh=earlier is not None)
     if shown is not None and ticket is None and not from_rasa(outputs) and not await app[actions_key].reachable():
         # Rasa says nothing when its custom action cannot run (ActionServer): the bot must not go quiet.
         log.warning("action server unreachable: the web service answers the turn of %s", s.conversation_id)
@@ -200,19 +203,6 @@ async def converse(app: web.Application, s: WebSession, shown: str | None,
     for m in replies:
         await hub.publish(s.conversation_id, {"type": "message", "message": m.to_json()})
     return replies
-
-
-async def _rasa_turn(rasa: RasaClient, sender: str, sent: str, metadata: dict[str, Any],
-                     retried: bool) -> list[dict[str, Any]]:
-    """Rasa's answer to one message, which Rasa records once even when a request carrying it died.
-
-    Our Rasa channel (``bot.rasa_channel``) answers a ``message_id`` it already has from
-    the tracker, under the conversation's lock. So a retried message (stored here but not
-    answered: its request died) is simply sent again, on a new connection, and a turn
-    whose server dropped the connection is sent again by ``RasaClient`` (to the next
-    server with failover). Without a ``message_id`` a drop is a 503 (``RasaDropped``).
-    """
-    return await rasa.send(sender, sent, metadata, fresh=retried)
 
 
 async def _intent(app: web.Application, text: str) -> tuple[str | None, float | None]:

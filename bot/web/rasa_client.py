@@ -13,15 +13,6 @@ class RasaUnavailable(Exception):
     """Rasa did not answer in time or answered with an error."""
 
 
-class RasaDropped(RasaUnavailable):
-    """The request reached a Rasa server, which dropped the connection before answering (it died).
-
-    Rasa saves a turn's tracker once, at its end, so the turn is either all in the
-    tracker store or not at all; sent again under its ``message_id``, our channel
-    (``bot.rasa_channel``) tells which and answers it once.
-    """
-
-
 class RasaClient:
     """Talks to one or more Rasa servers; each conversation sticks to one of them.
 
@@ -92,8 +83,8 @@ class RasaClient:
         connections), then to the next. ``fresh`` uses new connections from the start.
 
         Raises:
-            RasaDropped: a non-idempotent request was sent and the connection dropped.
-            RasaUnavailable: no server answered, or one answered other than 200, or timed out.
+            RasaUnavailable: no server answered, or one answered other than 200, or timed out, or
+                the connection of a request that is not idempotent dropped after it was sent.
         """
         bases = self.order_for(sender) if sender is not None else self.urls
         sessions = (self.fresh_session,) if fresh else (
@@ -112,7 +103,7 @@ class RasaClient:
                     break
                 except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError, aiohttp.ClientPayloadError) as exc:
                     if not idempotent:
-                        raise RasaDropped(f"{url}: {exc!r}") from exc  # sent, then the server went away
+                        raise RasaUnavailable(f"{url}: {exc!r}") from exc  # sent: maybe processed, never twice
                     failed.append(f"{url}: {exc!r}")
                 except (aiohttp.ClientError, TimeoutError) as exc:  # maybe still running: never sent twice
                     raise RasaUnavailable(f"{url}: {exc!r}") from exc

@@ -55,14 +55,7 @@ def stores() -> Iterator[SharedStores]:
                      tracker_url=base.set(database=f"tracker_t{tag}").render_as_string(hide_password=False),
                      redis_url=REDIS_URL, prefix=f"t{tag}")
     yield s
-    admin = sa.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        for url in (s.database_url, s.tracker_url):
-            c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
-    admin.dispose()
-    r = redis.Redis.from_url(REDIS_URL)
-    for key in r.scan_iter(f"{s.prefix}*"):
-        r.delete(key)
+    s.drop()
 
 
 @pytest.fixture(scope="module")

@@ -24,6 +24,9 @@ import unicodedata
 import uuid
 from typing import Any
 
+import sqlalchemy as sa
+
+from bot.store.transcript import SqlTranscript
 from bot.web.rasa_client import RasaClient
 from scripts.stack import SharedStores, Stack
 from tests.e2e import test_scale
@@ -58,24 +61,15 @@ class InBackground:
         return self.value
 
 
-def replies_after(stores: SharedStores, conversation_id: str, text: str) -> list[str]:
-    """The bot's lines stored after the shopper's ``text`` (until their next message)."""
-    import sqlalchemy as sa  # noqa: PLC0415
-
-    shop = sa.create_engine(stores.database_url)
+def answer_stored(stores: SharedStores, conversation_id: str, message_id: str) -> list[str]:
+    """The bot's lines the shop stored after the shopper message ``message_id`` (``SqlTranscript.turn``)."""
+    engine = sa.create_engine(stores.database_url)
     try:
-        with shop.connect() as c:
-            rows = c.execute(sa.text("SELECT role, text FROM messages WHERE conversation_id = :c ORDER BY id"),
-                             {"c": conversation_id}).all()
+        turn = SqlTranscript(engine).turn(conversation_id, message_id)
     finally:
-        shop.dispose()
-    start = [i for i, r in enumerate(rows) if r.role == "shopper" and r.text == text][-1]
-    out = []
-    for r in rows[start + 1:]:
-        if r.role == "shopper":
-            break
-        out.append(r.text)
-    return out
+        engine.dispose()
+    assert turn is not None, f"no message {message_id} in the transcript"
+    return [m.text for m in turn.replies]
 
 
 def test_a_rasa_server_killed_mid_turn_the_other_finishes_it_once(shopper: Any, stack: Stack,
@@ -101,7 +95,7 @@ def test_a_rasa_server_killed_mid_turn_the_other_finishes_it_once(shopper: Any, 
 
     shown, sent = transcript(stores, claimant.me.conversation_id)
     assert shown == claimant.shown and sent == claimant.sent  # once in the transcript, once in the tracker
-    assert replies_after(stores, claimant.me.conversation_id, button["title"]) == [
+    assert answer_stored(stores, claimant.me.conversation_id, message_id) == [
         m["text"] for m in resp.json()["messages"]]
     assert count(stores, "SELECT COUNT(*), SUM(amount) FROM claims WHERE customer_id = 'C008'") == (1, 9000)
 
@@ -144,6 +138,6 @@ def test_a_web_process_killed_mid_turn_the_retry_gets_the_turn_once(shopper: Any
 
     shown, sent = transcript(stores, zh.me.conversation_id)
     assert shown == zh.shown and sent == zh.sent
-    assert replies_after(stores, zh.me.conversation_id, stored) == [m["text"] for m in resp.json()["messages"]]
+    assert answer_stored(stores, zh.me.conversation_id, message_id) == [m["text"] for m in resp.json()["messages"]]
     again = zh.me.send(text, message_id=message_id)  # one more retry changes nothing
     assert again.json() == resp.json() and transcript(stores, zh.me.conversation_id) == (shown, sent)

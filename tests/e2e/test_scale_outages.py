@@ -19,7 +19,6 @@ from typing import Any
 
 import pytest
 import redis
-import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from scripts.stack import SharedStores, Stack
@@ -59,14 +58,7 @@ def stores(relays: Relays) -> Iterator[SharedStores]:
                      tracker_url=via.set(database=f"tracker_o{tag}").render_as_string(hide_password=False),
                      redis_url=f"redis://127.0.0.1:{relays.redis.port}/0", prefix=f"o{tag}")
     yield s
-    admin = sa.create_engine(make_url(PG_URL).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        for url in (s.database_url, s.tracker_url):
-            c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
-    admin.dispose()
-    r = redis.Redis.from_url(REDIS_URL)
-    for key in r.scan_iter(f"{s.prefix}*"):
-        r.delete(key)
+    s.drop()  # through the relays, which outlive this fixture
 
 
 def as_the_page_retries(talk: Talk, text: str, message_id: str) -> list[dict[str, Any]]:
