@@ -27,8 +27,11 @@ It measures, in this order:
    (C002's air conditioner or C008's formula, by name or by tapping the order the bot offers)
    and one in ten ends by asking for a person, after which it sends nothing more; every message
    is in the customer's language or, one time in four, mixed zh/en. The next message follows
-   the previous reply after ``--think`` seconds (uniform, default 4-6). The claims and tickets
-   are counted from the replies, then checked against the shop database;
+   the previous reply after ``--think`` seconds (uniform, default 4-6). Messages are sent as the
+   chat page sends them: named (``message_id``) and sent again after 1, 2 and 4 s on no answer,
+   a 503 or a 409 (``RETRY_DELAYS_S``); a turn's latency runs from its first sending to its
+   answer. The claims and tickets are counted from the replies, then checked against the shop
+   database, so a turn answered twice or a ticket nobody was told of shows up;
 3. **turn profile**: at concurrency 1, the same message through the web, straight
    to Rasa's REST channel, to ``/model/parse`` (NLU only), the tracker fetch
    (tracker store) and the action server (each custom action of the turn);
@@ -409,9 +412,10 @@ def check_stored(seen: Mapping[str, frozenset[str]], stored: Mapping[str, frozen
 class Turn:
     """One shopper message and its reply, as the client saw it."""
 
-    start: float  # time.monotonic() when the request was sent
-    latency_s: float
+    start: float  # time.monotonic() when the request was first sent
+    latency_s: float  # until the answer (or the last failure), resends and their waits included
     error: str | None = None
+    attempts: int = 1  # 2..4: the page sent it again (RETRY_DELAYS_S)
 
     @property
     def end(self) -> float:
@@ -430,6 +434,7 @@ class Summary:
     p99_ms: float
     error_kinds: tuple[tuple[str, int], ...] = ()
     cpu: tuple[tuple[str, float], ...] = ()  # CpuMeter.percent over the phase (100 = one core)
+    resent: int = 0  # turns the page had to send more than once (answered or not)
 
     @property
     def other_cpu_pct(self) -> float:
@@ -445,14 +450,16 @@ class Summary:
         return "cpu% " + " ".join(f"{name}={p:.0f}" for name, p in self.cpu) + f" (of {CORES}00)"
 
     def row(self) -> str:
+        resent = f" resent={self.resent}" if self.resent else ""
         return (f"turns={self.turns:5d} errors={self.errors:4d} tps={self.tps:6.1f} "
-                f"p50={self.p50_ms:7.1f}ms p95={self.p95_ms:7.1f}ms p99={self.p99_ms:7.1f}ms")
+                f"p50={self.p50_ms:7.1f}ms p95={self.p95_ms:7.1f}ms p99={self.p99_ms:7.1f}ms{resent}")
 
 
 def summarise(turns: Sequence[Turn], window_start: float, window_end: float) -> Summary:
     """Figures for the turns that ended in ``[window_start, window_end]``.
 
-    Throughput counts successful turns only; percentiles are over successful turns.
+    Throughput counts successful turns only; percentiles are over successful turns, each
+    from its first sending to its answer (a resent turn's waits included).
 
     Example: 40 ok turns ending inside a 20 s window → ``tps == 2.0``.
     """
@@ -462,7 +469,8 @@ def summarise(turns: Sequence[Turn], window_start: float, window_end: float) -> 
     p50, p95, p99 = (float(np.percentile(ok, q)) if ok else float("nan") for q in (50, 95, 99))
     return Summary(turns=len(ok), errors=sum(failed.values()), tps=len(ok) / (window_end - window_start),
                    p50_ms=p50, p95_ms=p95, p99_ms=p99,
-                   error_kinds=tuple((str(k), v) for k, v in failed.most_common(5)))
+                   error_kinds=tuple((str(k), v) for k, v in failed.most_common(5)),
+                   resent=sum(t.attempts > 1 for t in inside))
 
 
 @dataclass(frozen=True)
@@ -486,15 +494,18 @@ def headline(profile: str, shards: int, cold_s: float, levels: Sequence[Level], 
              stock: Mapping[int, Summary], peak_mb: float, db_ok: bool) -> str:
     """The last line: ``key=value`` figures, comparable across runs with ``tail -1``.
 
-    ``errors`` counts failed turns in every realistic level and every saturation level of ours;
-    ``claims`` and ``handoffs`` are the conversations told a claim or ticket number.
+    ``errors`` counts failed turns in every realistic level and every saturation level of ours
+    (after the page's resends); ``resent`` the realistic turns the page had to send more than
+    once; ``claims`` and ``handoffs`` are the conversations told a claim or ticket number.
     """
     c = CONCURRENCIES[-1]
     ratio = sat[c].tps / stock[c].tps if stock[c].tps else float("nan")
     errors = sum(lv.summary.errors for lv in levels) + sum(s.errors for s in sat.values())
     per_level = " ".join(f"p50_ms_{lv.conversations}={lv.summary.p50_ms:.1f} p99_ms_{lv.conversations}="
                          f"{lv.summary.p99_ms:.1f}" for lv in levels)
+    resent = sum(lv.summary.resent for lv in levels)
     return (f"profile={profile} shards={shards} cold_start_s={cold_s:.1f} {per_level} errors={errors} "
+            f"resent={resent} "
             f"claims={sum(lv.tally.claims_answered for lv in levels)} "
             f"handoffs={sum(lv.tally.handoffs_made for lv in levels)} db_check={'ok' if db_ok else 'MISMATCH'} "
             f"sat_tps_{c}={sat[c].tps:.1f} stock_tps_{c}={stock[c].tps:.1f} ratio_{c}={ratio:.2f} "
@@ -722,17 +733,45 @@ class Chat(Protocol):
     async def send(self, text: str, payload: str | None = None) -> tuple[Turn, Reply]: ...
 
 
+#: The chat page's resend schedule (``RETRY_DELAYS_MS`` in bot/web/static/chat.js): a message that
+#: gets no answer, a 503 or a 409 ``message_in_progress`` is sent again under the same
+#: ``message_id`` after 1, 2 and 4 s, and the web service answers it once.
+RETRY_DELAYS_S = (1.0, 2.0, 4.0)
+
+
+def resendable(status: int, body: str) -> bool:
+    """Whether the page sends a message again after this answer (status 0: no answer at all)."""
+    return status in (0, 503) or (status == 409 and "message_in_progress" in body)
+
+
+async def attempt(post: Callable[[], Awaitable[tuple[int, str]]]) -> tuple[int, str, str | None]:
+    """One request: (status, body, error); status 0 and an error when there was no answer."""
+    try:
+        status, text = await post()
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        return 0, "", f"{type(exc).__name__}: {exc}"[:200]
+    return status, text, None if status == 200 else f"HTTP {status}: {text[:160]}"
+
+
 async def timed(post: Callable[[], Awaitable[tuple[int, str]]]) -> tuple[Turn, str]:
     """Run one request: the ``Turn`` and the response body (never raises; no body on failure)."""
     start = time.monotonic()
-    body = ""
-    try:
-        status, text = await post()
-        error = None if status == 200 else f"HTTP {status}: {text[:160]}"
-        body = text if error is None else ""
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        error = f"{type(exc).__name__}: {exc}"[:200]
-    return Turn(start, time.monotonic() - start, error), body
+    _, text, error = await attempt(post)
+    return Turn(start, time.monotonic() - start, error), text if error is None else ""
+
+
+async def resent(post: Callable[[], Awaitable[tuple[int, str]]],
+                 delays: Sequence[float] = RETRY_DELAYS_S) -> tuple[Turn, str]:
+    """Like ``timed``, but sent again as the chat page does (``post`` carries the same message_id)."""
+    start = time.monotonic()
+    tries = 0
+    for delay in (*delays, None):
+        tries += 1
+        status, text, error = await attempt(post)
+        if error is None or delay is None or not resendable(status, text):
+            break
+        await asyncio.sleep(delay)
+    return Turn(start, time.monotonic() - start, error, attempts=tries), text if error is None else ""
 
 
 class WebShopper:
@@ -763,9 +802,12 @@ class WebShopper:
         return turn
 
     async def send(self, text: str, payload: str | None = None) -> tuple[Turn, Reply]:
-        """A typed message, or a tapped button (its title shown, its payload sent)."""
-        body = {"text": text} if payload is None else {"text": text, "payload": payload}
-        turn, raw = await timed(lambda: self._post("/api/messages", body))
+        """A typed message, or a tapped button (its title shown, its payload sent), named and
+        resent as the chat page does: a turn cut off by overload is answered once, not lost."""
+        body = {"text": text, "message_id": secrets.token_hex(16)}
+        if payload is not None:
+            body["payload"] = payload
+        turn, raw = await resent(lambda: self._post("/api/messages", body))
         return turn, Reply.from_json(raw)
 
     async def say(self, text: str) -> Turn:

@@ -12,6 +12,7 @@ import re
 import time
 from collections import Counter
 from collections.abc import Mapping
+from dataclasses import replace
 
 import pytest
 
@@ -35,15 +36,17 @@ from bench.load import (
     headline,
     parse_levels,
     parse_think,
+    resent,
     script_length,
     scripts_for,
+    summarise,
     summary_table,
     tally,
 )
 
 HEADLINE = re.compile(
     r"^profile=scale shards=2 cold_start_s=[\d.]+ p50_ms_50=[\d.]+ p99_ms_50=[\d.]+ p50_ms_200=[\d.]+ "
-    r"p99_ms_200=[\d.]+ errors=\d+ claims=\d+ handoffs=\d+ db_check=(ok|MISMATCH) sat_tps_50=[\d.]+ "
+    r"p99_ms_200=[\d.]+ errors=\d+ resent=\d+ claims=\d+ handoffs=\d+ db_check=(ok|MISMATCH) sat_tps_50=[\d.]+ "
     r"stock_tps_50=[\d.]+ ratio_50=[\d.]+ peak_mb=\d+$")
 
 
@@ -233,12 +236,12 @@ class TestReport:
     def test_the_headline_has_every_level_and_the_comparison(self) -> None:
         """One key=value line; errors add up realistic and saturation failures."""
         levels = [Level(50, summary(30, errors=1), Tally(claims_answered=7, handoffs_made=5)),
-                  Level(200, summary(45, errors=2), Tally(claims_answered=30, handoffs_made=20))]
+                  Level(200, replace(summary(45, errors=2), resent=4), Tally(claims_answered=30, handoffs_made=20))]
         sat = {1: summary(tps=30), 10: summary(tps=50), 50: summary(tps=60, errors=3)}
         stock = {1: summary(tps=25), 10: summary(tps=30), 50: summary(tps=32)}
         line = headline("scale", 2, 41.26, levels, sat, stock, 2345.4, True)
         assert HEADLINE.match(line), line
-        assert " p99_ms_200=135.0 " in line and " errors=6 " in line
+        assert " p99_ms_200=135.0 " in line and " errors=6 resent=4 " in line
         assert " claims=37 handoffs=25 db_check=ok " in line
         assert line.endswith(" sat_tps_50=60.0 stock_tps_50=32.0 ratio_50=1.88 peak_mb=2345")
 
@@ -254,3 +257,50 @@ def test_claimants_speak_every_language_they_are_scripted_in() -> None:
     for c in CLAIMANTS:
         assert set(c.asks) == {LANGUAGE_OF[c.customer_id], "mixed"}
         assert all(c.asks.values())
+
+
+class TestResending:
+    """The realistic phase sends as the chat page does: the same message again on no answer, 503 or 409."""
+
+    @staticmethod
+    def server(*answers: tuple[int, str] | Exception) -> tuple[list[int], object]:
+        calls: list[int] = []
+
+        async def post() -> tuple[int, str]:
+            calls.append(len(calls))
+            answer = answers[min(len(calls) - 1, len(answers) - 1)]
+            if isinstance(answer, Exception):
+                raise answer
+            return answer
+        return calls, post
+
+    async def test_a_503_then_an_answer_is_one_turn_sent_twice(self) -> None:
+        calls, post = self.server((503, '{"error": {"code": "rasa_unavailable"}}'), (200, '{"messages": []}'))
+        turn, body = await resent(post, delays=(0.01, 0.01, 0.01))
+        assert (len(calls), turn.attempts, turn.error, body) == (2, 2, None, '{"messages": []}')
+
+    async def test_no_answer_and_a_message_in_progress_are_sent_again(self) -> None:
+        calls, post = self.server(TimeoutError(), (409, '{"error": {"code": "message_in_progress"}}'),
+                                  (200, "{}"))
+        turn, _ = await resent(post, delays=(0.01, 0.01, 0.01))
+        assert (len(calls), turn.attempts, turn.error) == (3, 3, None)
+
+    async def test_after_the_last_resend_the_turn_is_an_error_with_its_waits_counted(self) -> None:
+        calls, post = self.server((503, "busy"))
+        turn, body = await resent(post, delays=(0.01, 0.02, 0.04))
+        assert (len(calls), turn.attempts, body) == (4, 4, "")
+        assert turn.error == "HTTP 503: busy" and turn.latency_s >= 0.07
+
+    @pytest.mark.parametrize("answer", [(400, '{"error": {"code": "invalid_type"}}'),
+                                        (409, '{"error": {"code": "conflict"}}'), (500, "oops")])
+    async def test_other_failures_are_not_sent_again(self, answer: tuple[int, str]) -> None:
+        calls, post = self.server(answer)
+        turn, _ = await resent(post, delays=(0.01, 0.01, 0.01))
+        assert (len(calls), turn.attempts) == (1, 1) and turn.error is not None
+
+    def test_resent_turns_are_counted_in_the_phase(self) -> None:
+        now = time.monotonic()
+        turns = [Turn(now, 0.1), Turn(now, 3.2, attempts=2), Turn(now, 7.5, "HTTP 503: busy", attempts=4)]
+        s = summarise(turns, now, now + 10)
+        assert (s.turns, s.errors, s.resent) == (2, 1, 2)
+        assert "resent=2" in s.row()
