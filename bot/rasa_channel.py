@@ -11,16 +11,24 @@ bot messages if there is one (``bot.turns.replies_after``), and runs the turn
 otherwise. A request resent after a server died mid-turn, or after the web process
 carrying it died, so never records the shopper's message twice, nor runs its actions
 twice.
+
+The turn then reuses the tracker the lookup read (``reusing``): still under the lock,
+nobody can have changed it, so the processor's own fetch would read the same events
+from the tracker store a second time (a few milliseconds on every turn).
 """
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextvars import ContextVar
 from typing import Any
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from rasa.core.processor import MessageProcessor
+from rasa.shared.core.trackers import DialogueStateTracker
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -29,8 +37,45 @@ from bot.turns import replies_after
 
 log = logging.getLogger(__name__)
 
+#: A tracker read under the conversation's lock, for the processor's next fetch of it.
+_prefetched: ContextVar[tuple[str, DialogueStateTracker] | None] = ContextVar("shop_prefetched", default=None)
+
+
+@contextlib.contextmanager
+def reusing(sender: str, tracker: DialogueStateTracker) -> Iterator[None]:
+    """The next ``MessageProcessor.get_tracker(sender)`` in this task returns ``tracker``, once.
+
+    Only for a tracker just read under ``sender``'s lock and not changed since.
+    Needs ``install_tracker_reuse()``; without it the processor simply reads again.
+    """
+    token = _prefetched.set((sender, tracker))
+    try:
+        yield
+    finally:
+        _prefetched.reset(token)
+
+
+def install_tracker_reuse() -> None:
+    """Make ``MessageProcessor.get_tracker`` honour ``reusing`` (once; later calls do nothing)."""
+    original = MessageProcessor.get_tracker
+    if getattr(original, "_shop_reuse", False):
+        return
+
+    async def get_tracker(self: MessageProcessor, conversation_id: str) -> DialogueStateTracker:
+        held = _prefetched.get()
+        if held is not None and held[0] == conversation_id:
+            _prefetched.set(None)
+            return held[1]
+        return await original(self, conversation_id)
+
+    get_tracker._shop_reuse = True  # type: ignore[attr-defined]
+    MessageProcessor.get_tracker = get_tracker  # type: ignore[method-assign]
+
 
 class ShopInput(InputChannel):
+    def __init__(self) -> None:
+        install_tracker_reuse()
+
     @classmethod
     def name(cls) -> str:
         return "shop"
@@ -64,7 +109,8 @@ class ShopInput(InputChannel):
                 if done is not None:
                     log.info("turn %s of %s was recorded before: answered from the tracker", message_id, sender)
                     return response.json(done)
-                await agent.processor.handle_message(message)
+                with reusing(sender, tracker):
+                    await agent.processor.handle_message(message)
             return response.json(collector.messages)
 
         return shop_webhook
