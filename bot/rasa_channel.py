@@ -14,7 +14,12 @@ twice.
 
 The turn then reuses the tracker the lookup read (``reusing``): still under the lock,
 nobody can have changed it, so the processor's own fetch would read the same events
-from the tracker store a second time (a few milliseconds on every turn).
+from the tracker store a second time (a few milliseconds on every turn). The lookup
+reads past Rasa's ``FailSafeTrackerStore`` (``read_strictly``): when the tracker store
+fails, that wrapper hands out an empty in-memory tracker, and a turn run on it would
+be saved as if the conversation had no history, losing the shopper's message (seen
+with PostgreSQL coming back after an outage). A failed read is a 500 instead, which
+the web service answers with a 503 the chat page retries.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from typing import Any
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from rasa.core.processor import MessageProcessor
+from rasa.core.tracker_store import FailSafeTrackerStore
 from rasa.shared.core.trackers import DialogueStateTracker
 from sanic import Blueprint, response
 from sanic.request import Request
@@ -53,6 +59,21 @@ def reusing(sender: str, tracker: DialogueStateTracker) -> Iterator[None]:
         yield
     finally:
         _prefetched.reset(token)
+
+
+async def read_strictly(processor: MessageProcessor, sender: str) -> DialogueStateTracker:
+    """``processor.get_tracker(sender)``, but a tracker-store error raises instead of falling back.
+
+    Rasa's ``FailSafeTrackerStore`` answers a failed read with a tracker from an in-memory
+    store; this reads the store it wraps, and stamps the model as ``get_tracker`` does.
+    """
+    store = processor.tracker_store
+    inner = store._tracker_store if isinstance(store, FailSafeTrackerStore) else store
+    tracker = await inner.get_or_create_tracker(sender, append_action_listen=False)
+    tracker.model_id = processor.model_metadata.model_id
+    if tracker.assistant_id is None:
+        tracker.assistant_id = processor.model_metadata.assistant_id
+    return tracker
 
 
 def install_tracker_reuse() -> None:
@@ -104,7 +125,7 @@ class ShopInput(InputChannel):
                 return response.json(collector.messages)
             agent = request.app.ctx.agent
             async with agent.lock_store.lock(sender):
-                tracker = await agent.processor.get_tracker(sender)
+                tracker = await read_strictly(agent.processor, sender)
                 done = replies_after([e.as_dict() for e in tracker.events], message_id, sender)
                 if done is not None:
                     log.info("turn %s of %s was recorded before: answered from the tracker", message_id, sender)

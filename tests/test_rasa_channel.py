@@ -9,13 +9,19 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
 from rasa.core.processor import MessageProcessor
+from rasa.core.tracker_store import FailSafeTrackerStore
+from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.rasa_channel import ShopInput, install_tracker_reuse, reusing
+from bot.rasa_channel import ShopInput, install_tracker_reuse, read_strictly, reusing
 
 
 class CountingStore:
+    domain = Domain.empty()
+    event_broker = None
+
     def __init__(self) -> None:
         self.reads: list[str] = []
 
@@ -24,7 +30,17 @@ class CountingStore:
         return DialogueStateTracker.from_events(sender, [])
 
 
-def processor(store: CountingStore) -> Any:
+class AwayStore(CountingStore):
+    """A tracker store whose database is away (PostgreSQL restarting)."""
+
+    async def get_or_create_tracker(self, sender: str, append_action_listen: bool = True) -> DialogueStateTracker:
+        raise ConnectionError("server closed the connection unexpectedly")
+
+    async def retrieve(self, sender: str) -> DialogueStateTracker | None:
+        raise ConnectionError("server closed the connection unexpectedly")
+
+
+def processor(store: Any) -> Any:
     """Just what ``MessageProcessor.get_tracker`` reads from its processor."""
     return SimpleNamespace(tracker_store=store, model_metadata=SimpleNamespace(model_id="m", assistant_id="a"))
 
@@ -58,3 +74,20 @@ class TestReusingTheLookedUpTracker:
         wrapped = MessageProcessor.get_tracker
         install_tracker_reuse()
         assert MessageProcessor.get_tracker is wrapped
+
+
+class TestTheLookupRead:
+    async def test_reads_the_conversation_and_stamps_the_model(self) -> None:
+        store = CountingStore()
+        tracker = await read_strictly(processor(FailSafeTrackerStore(store)), "conv-1")
+        assert (tracker.sender_id, tracker.model_id, tracker.assistant_id) == ("conv-1", "m", "a")
+        assert store.reads == ["conv-1"]
+
+    async def test_a_tracker_store_that_is_away_raises_instead_of_handing_out_an_empty_tracker(self) -> None:
+        """Rasa's fail-safe wrapper would answer with an empty in-memory tracker; a turn run on it
+        would be saved as if the conversation had no history, and the shopper's message lost."""
+        failsafe = FailSafeTrackerStore(AwayStore())
+        fallback = await MessageProcessor.get_tracker(processor(failsafe), "conv-1")
+        assert fallback.events == type(fallback.events)()  # what stock Rasa would run the turn on
+        with pytest.raises(ConnectionError):
+            await read_strictly(processor(failsafe), "conv-1")
