@@ -1389,6 +1389,15 @@ def run(setup: Profile, plan: Plan, model: Path, seed: int) -> None:
     report(setup, cold_s, ours, stock_sat, memory, var_dir)
 
 
+def _interrupted(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 if __name__ == "__main__":
-    with contextlib.suppress(KeyboardInterrupt):
+    # Ctrl-C and SIGTERM both stop the stack and drop the throwaway stores (run's finally); exit 130.
+    signal.signal(signal.SIGTERM, _interrupted)
+    try:
         main(sys.argv[1:])
+    except KeyboardInterrupt:
+        print("\n[interrupted] the stack is stopped and throwaway stores are dropped; no figures", flush=True)
+        sys.exit(130)
