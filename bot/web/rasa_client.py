@@ -25,7 +25,9 @@ class RasaClient:
     never sent, so no Rasa server has seen the turn and another may take it. A timeout,
     a dropped connection or an error status after the request went out fails the turn
     (``RasaUnavailable``), because the first server may have processed it, and sending
-    it again would record the shopper's message twice (and run its actions twice).
+    it again would record the shopper's message twice (and run its actions twice). The
+    exception is a named turn (``metadata.message_id``): our channel recognises it when
+    it comes again, so a dropped connection is retried (``request``, ``idempotent``).
     Failover is only safe when every server shares the tracker store and the lock store
     (PostgreSQL and ``RedisLockStore``); with the embedded profile's in-memory lock
     stores two servers could interleave one conversation's turns, so it stays off there.
@@ -46,6 +48,13 @@ class RasaClient:
         if self._session is None:
             self._session = aiohttp.ClientSession(
                 timeout=self.timeout, connector=aiohttp.TCPConnector(limit=200))
+
+    async def __aenter__(self) -> RasaClient:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
 
     async def close(self) -> None:
         if self._session is not None:

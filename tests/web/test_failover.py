@@ -58,10 +58,8 @@ async def replicas() -> AsyncIterator[Replicas]:
 
 @pytest.fixture
 async def rasa(replicas: Replicas) -> AsyncIterator[RasaClient]:
-    client = RasaClient(replicas.urls, "t", 2.0, failover=True)
-    await client.start()
-    yield client
-    await client.close()
+    async with RasaClient(replicas.urls, "t", 2.0, failover=True) as client:
+        yield client
 
 
 def senders_of(urls: tuple[str, ...], shard: int, count: int = 1) -> list[str]:
@@ -120,13 +118,9 @@ class TestClient:
         """The embedded profile (in-memory lock stores) never moves a conversation."""
         [sender] = senders_of(replicas.urls, 0)
         await replicas.stop(0)
-        sticky = RasaClient(replicas.urls, "t", 2.0)
-        await sticky.start()
-        try:
+        async with RasaClient(replicas.urls, "t", 2.0) as sticky:
             with pytest.raises(RasaUnavailable):
                 await sticky.send(sender, "hi", {})
-        finally:
-            await sticky.close()
         assert replicas.fakes[1].requests == []
 
     async def test_every_server_down_is_unavailable(self, replicas: Replicas, rasa: RasaClient) -> None:
@@ -154,12 +148,8 @@ class TestClient:
     async def test_parse_goes_to_any_server_even_without_failover(self, replicas: Replicas) -> None:
         """NLU touches no conversation, so the first server that accepts the connection answers."""
         await replicas.stop(0)
-        sticky = RasaClient(replicas.urls, "t", 2.0)
-        await sticky.start()
-        try:
+        async with RasaClient(replicas.urls, "t", 2.0) as sticky:
             assert (await sticky.parse("hi"))["intent"]["name"] == "order_status"
-        finally:
-            await sticky.close()
 
 
 class Dropping:
@@ -193,13 +183,9 @@ class TestNeverTwice:
         bad = await aiohttp_server(dropping.app())
         urls = (str(bad.make_url("")).rstrip("/"), replicas.urls[1])
         [sender] = senders_of(urls, 0)
-        rasa = RasaClient(urls, "t", 0.5, failover=True)
-        await rasa.start()
-        try:
+        async with RasaClient(urls, "t", 0.5, failover=True) as rasa:
             with pytest.raises(RasaUnavailable):
                 await rasa.send(sender, "保价", {})
-        finally:
-            await rasa.close()
         assert dropping.seen == ["保价"]
         assert replicas.fakes[1].requests == []
 
