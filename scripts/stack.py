@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -139,15 +139,20 @@ class SharedStores:
 
     def create_databases(self) -> None:
         """Create the shop and tracker databases where missing (the web service migrates the shop's)."""
+        for c, name in self._administered():
+            exists = c.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}).first()
+            if exists is None:
+                c.exec_driver_sql(f"CREATE DATABASE {_identifier(name)}")
+
+    def _administered(self) -> Iterator[tuple[sa.Connection, str]]:
+        """For the shop and the tracker database in turn: an autocommit connection to their server's
+        ``postgres`` database (CREATE and DROP DATABASE cannot run in a transaction), and the name."""
         for url in (self.database_url, self.tracker_url):
             target = make_url(url)
             admin = sa.create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
             try:
                 with admin.connect() as c:
-                    exists = c.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :name"),
-                                       {"name": target.database}).first()
-                    if exists is None:
-                        c.exec_driver_sql(f"CREATE DATABASE {_identifier(target.database or '')}")
+                    yield c, target.database or ""
             finally:
                 admin.dispose()
 
@@ -169,14 +174,8 @@ class SharedStores:
 
         Only for throwaway stores: this deletes the shop's data. Returns how many Redis keys were deleted.
         """
-        for url in (self.database_url, self.tracker_url):
-            target = make_url(url)
-            admin = sa.create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-            try:
-                with admin.connect() as c:
-                    c.exec_driver_sql(f"DROP DATABASE IF EXISTS {_identifier(target.database or '')} WITH (FORCE)")
-            finally:
-                admin.dispose()
+        for c, name in self._administered():
+            c.exec_driver_sql(f"DROP DATABASE IF EXISTS {_identifier(name)} WITH (FORCE)")
         client = redis.Redis.from_url(self.redis_url)
         try:
             keys = list(client.scan_iter(match=f"{self.prefix}:*"))  # RedisLockStore: "<prefix>:lock:<sender>"
